@@ -1,0 +1,289 @@
+from __future__ import annotations
+
+import datetime
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from ceres.accounts import selectors, services
+from ceres.accounts.models import Account, Contact
+from ceres.core.apisupport import paginate, request_user
+from ceres.core.errors import NotFound, PermissionDenied
+
+router = Router(tags=["accounts"])
+
+
+class ContactOut(Schema):
+    id: int
+    role: str
+    title: str
+    is_active: bool
+    # Confidential: null unless the caller has accounts.view_confidential.
+    name: str | None
+    email: str | None
+    slack_user_id: str | None
+
+
+class AccountOut(Schema):
+    id: int
+    name: str
+    codename: str
+    legal_name: str | None
+    kind: str
+    product: str | None
+    deployment: str
+    product_version: str
+    host_count: int
+    slack_channel_id: str
+    crm_id: str
+    github_label: str
+    csm_owner: str | None
+    renewal_date: datetime.date | None
+
+
+class AccountPage(Schema):
+    items: list[AccountOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class AccountIn(Schema):
+    legal_name: str
+    kind: str = "customer"
+    codename: str = ""
+    product: str | None = None
+    deployment: str = "self_hosted"
+    product_version: str = ""
+    host_count: int = 0
+    slack_channel_id: str = ""
+    crm_id: str = ""
+    csm_owner: str | None = None
+    renewal_date: datetime.date | None = None
+
+
+class AccountPatch(Schema):
+    legal_name: str | None = None
+    kind: str | None = None
+    product: str | None = None
+    deployment: str | None = None
+    product_version: str | None = None
+    host_count: int | None = None
+    slack_channel_id: str | None = None
+    crm_id: str | None = None
+    csm_owner: str | None = None
+    renewal_date: datetime.date | None = None
+
+
+class ContactIn(Schema):
+    name: str
+    role: str
+    email: str = ""
+    slack_user_id: str = ""
+    title: str = ""
+
+
+class ContactPatch(Schema):
+    name: str | None = None
+    role: str | None = None
+    email: str | None = None
+    slack_user_id: str | None = None
+    title: str | None = None
+
+
+class CodenameOut(Schema):
+    name: str
+    number: int
+    label: str
+
+
+class AccountFilters(Schema):
+    q: str = ""
+    kind: str = ""
+    product: str = ""
+    deployment: str = ""
+    csm: str = ""
+    renewal_before: datetime.date | None = None
+    sort: str = "codename"
+    page: int = 1
+    page_size: int = 50
+
+
+class DriChangeIn(Schema):
+    contact_id: int
+
+
+class ChecklistItemIn(Schema):
+    done: bool
+
+
+def account_out(account: Account, *, confidential: bool) -> AccountOut:
+    return AccountOut(
+        id=account.pk,
+        name=account.legal_name if confidential else account.codename.name,
+        codename=account.codename.name,
+        legal_name=account.legal_name if confidential else None,
+        kind=account.kind,
+        product=account.product.key if account.product else None,
+        deployment=account.deployment,
+        product_version=account.product_version,
+        host_count=account.host_count,
+        slack_channel_id=account.slack_channel_id,
+        crm_id=account.crm_id,
+        github_label=account.github_label,
+        csm_owner=account.csm_owner.user.username if account.csm_owner else None,
+        renewal_date=account.renewal_date,
+    )
+
+
+def contact_out(contact: Contact, *, confidential: bool) -> ContactOut:
+    return ContactOut(
+        id=contact.pk,
+        role=contact.role,
+        title=contact.title,
+        is_active=contact.is_active,
+        name=contact.name if confidential else None,
+        email=contact.email if confidential else None,
+        slack_user_id=contact.slack_user_id if confidential else None,
+    )
+
+
+def _require(request: HttpRequest, perm: str) -> None:
+    """Checked before any lookup, so a 403 never tells whether the record exists."""
+    if not request_user(request).has_perm(perm):  # type: ignore[union-attr]
+        raise PermissionDenied(f"you need the permission {perm}")
+
+
+def _confidential(request: HttpRequest) -> bool:
+    return selectors.can_view_confidential(request_user(request))
+
+
+@router.get("", response=AccountPage, summary="Accounts, filtered and paginated")
+def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> AccountPage:
+    user = request_user(request)
+    qs = selectors.account_list(
+        user=user,
+        q=filters.q,
+        kind=filters.kind,
+        product=filters.product,
+        deployment=filters.deployment,
+        csm=filters.csm,
+        renewal_before=filters.renewal_before,
+        sort=filters.sort,
+    ).select_related("csm_owner__user")
+    page = paginate(qs, page=filters.page, page_size=filters.page_size)
+    confidential = selectors.can_view_confidential(user)
+    return AccountPage(
+        items=[account_out(a, confidential=confidential) for a in page.items],
+        count=page.count,
+        page=page.page,
+        page_size=page.page_size,
+    )
+
+
+@router.post("", response={201: AccountOut}, summary="Create an account (assigns a codename)")
+def create_account(request: HttpRequest, payload: AccountIn) -> tuple[int, AccountOut]:
+    _require(request, "accounts.add_account")
+    account = services.create_account(actor=request_user(request), **payload.model_dump())
+    return 201, account_out(account, confidential=_confidential(request))
+
+
+@router.get("/codenames/suggestions", response=list[CodenameOut])
+def codename_suggestions(request: HttpRequest, count: int = 5) -> list[CodenameOut]:
+    _require(request, "accounts.add_account")
+    return [
+        CodenameOut(name=c.name, number=c.number, label=c.label)
+        for c in services.suggest_codenames(count=count)
+    ]
+
+
+@router.get("/{account_id}", response=AccountOut)
+def get_account(request: HttpRequest, account_id: int) -> AccountOut:
+    return account_out(selectors.get_account(account_id), confidential=_confidential(request))
+
+
+@router.patch("/{account_id}", response=AccountOut)
+def update_account(request: HttpRequest, account_id: int, payload: AccountPatch) -> AccountOut:
+    _require(request, "accounts.change_account")
+    changes = payload.model_dump(exclude_unset=True)
+    if "legal_name" in changes and not _confidential(request):
+        raise PermissionDenied("you need the permission accounts.view_confidential")
+    account = services.update_account(
+        actor=request_user(request), account=selectors.get_account(account_id), **changes
+    )
+    return account_out(account, confidential=_confidential(request))
+
+
+@router.delete("/{account_id}", response={204: None})
+def delete_account(request: HttpRequest, account_id: int) -> tuple[int, None]:
+    _require(request, "accounts.delete_account")
+    services.delete_account(actor=request_user(request), account=selectors.get_account(account_id))
+    return 204, None
+
+
+@router.get("/{account_id}/contacts", response=list[ContactOut])
+def list_contacts(request: HttpRequest, account_id: int) -> list[ContactOut]:
+    account = selectors.get_account(account_id)
+    confidential = _confidential(request)
+    return [contact_out(c, confidential=confidential) for c in selectors.contacts_of(account)]
+
+
+@router.post("/{account_id}/contacts", response={201: ContactOut})
+def add_contact(request: HttpRequest, account_id: int, payload: ContactIn) -> tuple[int, ContactOut]:
+    _require(request, "accounts.add_contact")
+    contact = services.add_contact(
+        actor=request_user(request),
+        account=selectors.get_account(account_id),
+        **payload.model_dump(),
+    )
+    return 201, contact_out(contact, confidential=_confidential(request))
+
+
+def _contact(account_id: int, contact_id: int) -> Contact:
+    contact = Contact.objects.filter(pk=contact_id, account_id=account_id).first()
+    if contact is None:
+        raise NotFound("no such contact", field="contact_id")
+    return contact
+
+
+@router.patch("/{account_id}/contacts/{contact_id}", response=ContactOut)
+def update_contact(
+    request: HttpRequest, account_id: int, contact_id: int, payload: ContactPatch
+) -> ContactOut:
+    _require(request, "accounts.change_contact")
+    contact = services.update_contact(
+        actor=request_user(request),
+        contact=_contact(account_id, contact_id),
+        **payload.model_dump(exclude_unset=True),
+    )
+    return contact_out(contact, confidential=_confidential(request))
+
+
+@router.delete("/{account_id}/contacts/{contact_id}", response={204: None})
+def remove_contact(request: HttpRequest, account_id: int, contact_id: int) -> tuple[int, None]:
+    _require(request, "accounts.delete_contact")
+    services.remove_contact(actor=request_user(request), contact=_contact(account_id, contact_id))
+    return 204, None
+
+
+@router.post("/{account_id}/dri-changes", response={201: dict[str, int]})
+def start_dri_change(
+    request: HttpRequest, account_id: int, payload: DriChangeIn
+) -> tuple[int, dict[str, int]]:
+    _require(request, "accounts.change_contact")
+    account = selectors.get_account(account_id)
+    change = services.start_dri_change(
+        actor=request_user(request),
+        account=account,
+        new_dri=_contact(account_id, payload.contact_id),
+    )
+    return 201, {"id": change.pk, "steps": change.items.count()}
+
+
+@router.put("/checklist-items/{item_id}", response=dict[str, bool])
+def set_checklist_item(request: HttpRequest, item_id: int, payload: ChecklistItemIn) -> dict[str, bool]:
+    _require(request, "accounts.change_contact")
+    item = services.set_checklist_item(actor=request_user(request), item_id=item_id, done=payload.done)
+    return {"done": item.done_at is not None}
+
+

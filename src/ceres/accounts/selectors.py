@@ -1,0 +1,126 @@
+"""Reads of accounts. Whether a viewer may see real names is decided here, once."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from ceres.accounts.models import Account, Codename, Contact
+from ceres.core.errors import Invalid, NotFound
+from ceres.core.text import fold, fold_compact
+
+VIEW_CONFIDENTIAL = "accounts.view_confidential"
+User = AbstractBaseUser | AnonymousUser
+
+SORTS = {
+    "codename": "codename__name",
+    "-codename": "-codename__name",
+    "renewal": "renewal_date",
+    "-renewal": "-renewal_date",
+    "hosts": "host_count",
+    "-hosts": "-host_count",
+    "created": "created_at",
+    "-created": "-created_at",
+}
+CONFIDENTIAL_SORTS = {"name": "legal_name_folded", "-name": "-legal_name_folded"}
+
+
+def can_view_confidential(user: User | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.has_perm(VIEW_CONFIDENTIAL))
+
+
+def display_name(account: Account, user: User | None) -> str:
+    """The name a viewer sees: the real name only with the permission, else the codename."""
+    return account.legal_name if can_view_confidential(user) else account.codename.name
+
+
+def confidential_names() -> list[str]:
+    """Every real name the firewall must keep out of public destinations."""
+    names = list(Account.objects.values_list("legal_name", flat=True))
+    names += [n for n in Contact.objects.values_list("name", flat=True) if n]
+    return names
+
+
+def account_list(
+    *,
+    user: User,
+    q: str = "",
+    kind: str = "",
+    product: str = "",
+    deployment: str = "",
+    csm: str = "",
+    renewal_before: datetime.date | None = None,
+    sort: str = "codename",
+) -> QuerySet[Account]:
+    confidential = can_view_confidential(user)
+    qs = Account.objects.select_related("codename", "product", "csm_owner")
+    if q.strip():
+        term = fold(q.strip())
+        compact = fold_compact(q)
+        match = Q(codename__folded__contains=compact) if compact else Q(pk__in=[])
+        match |= Q(github_label__contains=term.replace(" ", "-"))
+        match |= Q(crm_id__iexact=q.strip())
+        if confidential:
+            match |= Q(legal_name_folded__contains=term)
+        qs = qs.filter(match)
+    if kind:
+        if kind not in Account.Kind.values:
+            raise Invalid(f"must be one of {', '.join(Account.Kind.values)}", field="kind")
+        qs = qs.filter(kind=kind)
+    if product:
+        qs = qs.filter(product__key=product)
+    if deployment:
+        if deployment not in Account.Deployment.values:
+            raise Invalid(
+                f"must be one of {', '.join(Account.Deployment.values)}", field="deployment"
+            )
+        qs = qs.filter(deployment=deployment)
+    if csm:
+        qs = qs.filter(csm_owner__user__username=csm)
+    if renewal_before is not None:
+        qs = qs.filter(renewal_date__lte=renewal_before)
+    sorts = dict(SORTS, **(CONFIDENTIAL_SORTS if confidential else {}))
+    if sort not in sorts:
+        raise Invalid(f"must be one of {', '.join(sorts)}", field="sort")
+    return qs.order_by(sorts[sort], "id")
+
+
+def get_account(account_id: int) -> Account:
+    account = (
+        Account.objects.select_related("codename", "product", "csm_owner")
+        .filter(pk=account_id)
+        .first()
+    )
+    if account is None:
+        raise NotFound("no such account", field="account_id")
+    return account
+
+
+def get_account_by_codename(name: str) -> Account:
+    account = (
+        Account.objects.select_related("codename", "product", "csm_owner")
+        .filter(Q(codename__name__iexact=name) | Q(codename__folded=fold_compact(name)))
+        .first()
+    )
+    if account is None:
+        raise NotFound("no such account", field="codename")
+    return account
+
+
+def contacts_of(account: Account) -> QuerySet[Contact]:
+    return account.contacts.order_by("-is_active", "role", "name")
+
+
+def current_dri(account: Account) -> Contact | None:
+    return account.contacts.filter(role=Contact.Role.DRI, is_active=True).first()
+
+
+def free_codename_count() -> int:
+    return Codename.objects.filter(assigned_at__isnull=True).count()
+
+
+def account_as_dict(account: Account, *, user: User) -> dict[str, Any]:
+    return {"id": account.pk, "name": display_name(account, user)}

@@ -1,0 +1,31 @@
+"""The HTTP API, `/api/v1/`: one NinjaAPI, a router per domain app, one error shape."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from ceres.accounts.api import router as accounts_router
+from ceres.core.apisupport import ActiveSessionAuth, TokenAuth, install_error_handlers
+from ceres.team.api import router as team_router
+
+api = NinjaAPI(
+    title="Ceres API",
+    version="1",
+    description=(
+        "Customer success, run as software. Authenticate with a personal token "
+        "(`Authorization: Bearer ceres_…`, made with `ceres token create USERNAME` or on your "
+        "profile page) or with the web session. Errors are JSON: "
+        '`{"error": code, "field": name, "message": text}`.'
+    ),
+    auth=[TokenAuth(), ActiveSessionAuth()],
+    urls_namespace="api-v1",
+    docs_url="/docs",
+)
+install_error_handlers(api)
+api.add_router("/team", team_router)
+api.add_router("/accounts", accounts_router)
+
+
+@api.get("/ping", auth=None, tags=["meta"], summary="A trivial endpoint (benchmark baseline)")
+def ping(request: object) -> dict[str, bool]:
+    return {"ok": True}

@@ -1,0 +1,149 @@
+"""What every API router shares: authentication, the error shape, pagination."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+from ninja.security.session import SessionAuth
+
+from ceres.core.errors import CeresError
+
+log = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "ceres_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str, str]:
+    """A new personal token: (token, prefix, sha256)."""
+    prefix = secrets.token_hex(6)
+    token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    return token, prefix, hash_token(token)
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer ceres_<prefix>_<secret>`."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
+        from django.apps import apps
+
+        api_token_model = apps.get_model("team", "ApiToken")
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        prefix = token[len(TOKEN_PREFIX) :].split("_", 1)[0]
+        row = (
+            api_token_model.objects.select_related("user")
+            .filter(prefix=prefix, revoked_at__isnull=True)
+            .first()
+        )
+        if row is None or not hmac.compare_digest(row.token_hash, hash_token(token)):
+            return None
+        if not row.user.is_active:
+            return None
+        now = timezone.now()
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            api_token_model.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.user = row.user
+        user: AbstractBaseUser = row.user
+        return user
+
+
+class ActiveSessionAuth(SessionAuth):
+    """The UI's session cookie (with CSRF on unsafe methods), for logged-in active users."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if user is None or not getattr(user, "is_active", False):
+            return None
+        return user
+
+
+def error_body(status: int, code: str, field: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "field": field, "message": message, **extra}
+
+
+def _field_of(loc: list[Any]) -> str:
+    # ninja locations look like ["body", "payload", "codename"] or ["query", "page"].
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "form")]
+    return ".".join(parts) or "__all__"
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(CeresError)
+    def domain_error(request: HttpRequest, exc: CeresError) -> HttpResponse:
+        return api.create_response(request, exc.as_dict(), status=exc.status_code)
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        errors = [
+            {"field": _field_of(list(e.get("loc", []))), "message": str(e.get("msg", "invalid"))}
+            for e in exc.errors
+        ]
+        first = errors[0] if errors else {"field": "__all__", "message": "invalid input"}
+        body = error_body(422, "invalid", first["field"], first["message"], errors=errors)
+        return api.create_response(request, body, status=422)
+
+    @api.exception_handler(AuthenticationError)
+    def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        body = error_body(401, "not_authenticated", "Authorization", "missing or invalid token")
+        return api.create_response(request, body, status=401)
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        body = error_body(exc.status_code, "http_error", "__all__", str(exc))
+        return api.create_response(request, body, status=exc.status_code)
+
+
+T = TypeVar("T")
+
+
+class PageIn(Schema):
+    page: int = 1
+    page_size: int = 50
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    count: int
+    page: int
+    page_size: int
+
+
+MAX_PAGE_SIZE = 200
+
+
+def paginate(queryset: QuerySet[Any], *, page: int, page_size: int) -> Page[Any]:
+    """Server-side pagination. Out-of-range pages are errors naming the field, not 500s."""
+    from ceres.core.errors import Invalid
+
+    if page < 1:
+        raise Invalid("must be 1 or more", field="page")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise Invalid(f"must be between 1 and {MAX_PAGE_SIZE}", field="page_size")
+    count = queryset.count()
+    offset = (page - 1) * page_size
+    return Page(list(queryset[offset : offset + page_size]), count, page, page_size)
+
+
+def request_user(request: HttpRequest) -> AbstractBaseUser | AnonymousUser:
+    user: AbstractBaseUser | AnonymousUser = request.user
+    return user
+
+
+__all__ = ["APIKeyCookie", "ActiveSessionAuth", "TokenAuth", "install_error_handlers"]

@@ -1,0 +1,77 @@
+"""Recording writes. Every service that changes data calls `record_change` in its transaction."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+
+from ceres.core.audit.models import AuditEntry
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The audited fields of an instance as JSON-ready values (foreign keys as their ids)."""
+    values: dict[str, Any] = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        if isinstance(field, models.ForeignKey):
+            values[name] = _jsonable(getattr(instance, field.attname))
+        else:
+            values[name] = _jsonable(getattr(instance, name))
+    return values
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    keys = list(dict.fromkeys([*before.keys(), *after.keys()]))
+    return {
+        k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)
+    }
+
+
+def actor_label(actor: Actor) -> str:
+    if actor is None or not actor.is_authenticated:
+        return "system"
+    return str(actor.get_username())
+
+
+def record_change(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model,
+    target_label: str,
+    changes: Mapping[str, list[Any]],
+    confidential_fields: Iterable[str] = (),
+) -> AuditEntry:
+    confidential = sorted(set(confidential_fields) & set(changes))
+    return AuditEntry.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=actor_label(actor),
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        target_label=target_label,
+        changes=_jsonable(dict(changes)),
+        confidential_fields=confidential,
+    )

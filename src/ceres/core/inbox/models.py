@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class InboundEvent(models.Model):
+    """A verified webhook delivery, stored under the provider's own event id.
+
+    The unique (provider, event_id) pair is what makes a retried delivery a no-op.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSED = "processed"
+        FAILED = "failed"
+
+    provider = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=100, blank=True, default="")
+    payload = models.JSONField(default=dict)
+    headers = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "core"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="inbox_unique_event")
+        ]
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.event_id}"

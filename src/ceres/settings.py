@@ -1,0 +1,188 @@
+"""One settings module, driven by environment variables (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+VAR_DIR = Path(env("CERES_VAR_DIR", str(Path.cwd() / "var"))).resolve()
+
+
+def _secret_key() -> str:
+    """The key comes from the environment; for a laptop install it is made once under var/."""
+    configured = env("CERES_SECRET_KEY")
+    if configured:
+        return configured
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("CERES_DEBUG", False)
+ALLOWED_HOSTS = [h for h in env("CERES_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env("CERES_CSRF_TRUSTED_ORIGINS").split(",") if o]
+BASE_URL = env("CERES_BASE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "ceres.core",
+    "ceres.team",
+    "ceres.accounts",
+    "ceres.playbook",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "ceres.core.middleware.ViewerTimezoneMiddleware",
+]
+
+ROOT_URLCONF = "ceres.urls"
+WSGI_APPLICATION = "ceres.wsgi.application"
+ASGI_APPLICATION = "ceres.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, Any]:
+    url = env("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'ceres.sqlite3'}"
+    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            # WAL lets the web app and the worker read while one writes; IMMEDIATE makes a
+            # writer take the lock at BEGIN, so two writers queue instead of deadlocking.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+        config["TEST"] = {"NAME": env("CERES_TEST_SQLITE_NAME") or None}
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("CERES_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Background work: the Tasks API. "db" (default) works on SQLite and PostgreSQL;
+# "immediate" runs tasks inline (tests of pure logic); "rq" scales out on Redis.
+_tasks_backend = env("CERES_TASKS_BACKEND", "db")
+TASKS: dict[str, dict[str, Any]] = {
+    "default": {
+        "BACKEND": {
+            "db": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "dummy": "django_tasks.backends.dummy.DummyBackend",
+        }[_tasks_backend],
+        "QUEUES": ["default"],
+    }
+}
+
+# E-mail: SMTP in production (CERES_EMAIL_HOST set), files under var/mail in development.
+EMAIL_HOST = env("CERES_EMAIL_HOST")
+EMAIL_PORT = int(env("CERES_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("CERES_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env("CERES_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("CERES_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = int(env("CERES_EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = env("CERES_DEFAULT_FROM_EMAIL", "Ceres <ceres@localhost>")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+
+# The outbox: how long a delivery may hold its lease before another worker may retry it.
+CERES_OUTBOX_LEASE_SECONDS = int(env("CERES_OUTBOX_LEASE_SECONDS", "120"))
+CERES_OUTBOX_MAX_ATTEMPTS = int(env("CERES_OUTBOX_MAX_ATTEMPTS", "12"))
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("CERES_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

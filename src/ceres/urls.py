@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from functools import partial
+
+from ninja.openapi.views import openapi_view
+
+from ceres.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("api/docs", partial(openapi_view, api=api), name="api-docs"),
+    path("", include("ceres.core.urls")),
+    path("team/", include("ceres.team.urls")),
+    path("accounts/", include("ceres.accounts.urls")),
+]

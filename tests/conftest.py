@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from ceres.accounts import services as account_services
+from ceres.accounts.models import Account, Product
+from ceres.team import services as team_services
+from ceres.team.models import Person, Role
+
+# Tests that start processes (the worker, the web server) need the SQLite test database in a
+# file, not in memory: each run gets its own under a temporary directory.
+_TMP = Path(tempfile.mkdtemp(prefix="ceres-test-"))
+os.environ.setdefault("CERES_TEST_TMP", str(_TMP))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        db["TEST"] = {"NAME": str(_TMP / f"test-{worker}.sqlite3")}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+STANDARD_ROLES: dict[str, tuple[str, list[str]]] = {
+    "vp-cs": ("VP of Customer Success", ["all"]),
+    "cse": (
+        "Customer Support Engineer",
+        [
+            "accounts.view_confidential",
+            "accounts.add_account",
+            "accounts.change_account",
+            "accounts.add_contact",
+            "accounts.change_contact",
+        ],
+    ),
+    "engineer": ("Engineer", []),
+}
+
+
+@pytest.fixture
+def roles(db: None) -> dict[str, Role]:
+    return {
+        key: team_services.save_role(actor=None, key=key, name=name, permission_names=perms)
+        for key, (name, perms) in STANDARD_ROLES.items()
+    }
+
+
+@pytest.fixture
+def make_person(roles: dict[str, Role]) -> Callable[..., Person]:
+    counter = {"n": 0}
+
+    def make(role: str = "cse", **kwargs: Any) -> Person:
+        counter["n"] += 1
+        n = counter["n"]
+        values: dict[str, Any] = {
+            "name": f"Person {n}",
+            "email": f"person{n}@example.com",
+            "password": "correct horse battery staple",
+        }
+        values.update(kwargs)
+        return team_services.create_person(actor=None, role=role, **values)
+
+    return make
+
+
+@pytest.fixture
+def vp(make_person: Callable[..., Person]) -> Person:
+    return make_person("vp-cs", name="Ada Ortiz", email="ada@example.com", username="ada")
+
+
+@pytest.fixture
+def cse(make_person: Callable[..., Person]) -> Person:
+    return make_person("cse", name="Lena Park", email="lena@example.com", username="lena")
+
+
+@pytest.fixture
+def engineer(make_person: Callable[..., Person]) -> Person:
+    return make_person("engineer", name="Sam Engel", email="sam@example.com", username="sam")
+
+
+@pytest.fixture
+def products(db: None) -> dict[str, Product]:
+    return {
+        key: Product.objects.create(key=key, name=name, position=i)
+        for i, (key, name) in enumerate(
+            [("free", "Fleet Free"), ("premium", "Fleet Premium"), ("premium-mdm", "Fleet Premium MDM")]
+        )
+    }
+
+
+@pytest.fixture
+def acme(products: dict[str, Product], cse: Person) -> Account:
+    account = account_services.create_account(
+        actor=cse.user,
+        legal_name="Acme Robotics",
+        codename="Kamo`oalewa",
+        product="premium",
+        slack_channel_id="C0ACME",
+        csm_owner=cse.pk,
+    )
+    account_services.add_contact(
+        actor=cse.user,
+        account=account,
+        name="Wile Coyote",
+        email="wile@acme-robotics.example",
+        role="champion",
+    )
+    return account
