@@ -24,7 +24,10 @@ def pytest_configure(config: pytest.Config) -> None:
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        db["TEST"] = {"NAME": str(_TMP / f"test-{worker}.sqlite3")}
+        db["TEST"]["NAME"] = str(_TMP / f"test-{worker}.sqlite3")
+    elif os.environ.get("CERES_TEST_DB_NAME"):
+        # Lets several test runs share one PostgreSQL server without clashing.
+        db["TEST"]["NAME"] = os.environ["CERES_TEST_DB_NAME"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 

@@ -109,7 +109,6 @@ def _database() -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
-        config["TEST"] = {"NAME": env("CERES_TEST_SQLITE_NAME") or None}
     return config
 
 
