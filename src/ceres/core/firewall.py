@@ -17,6 +17,7 @@ from ceres.core.text import fold
 NamesProvider = Callable[[], Iterable[str]]
 _providers: list[NamesProvider] = []
 _WORD = re.compile(r"[a-z0-9]+")
+_POSSESSIVE = re.compile(r"['\u2019]s$", re.IGNORECASE)
 
 
 def register_names_provider(provider: NamesProvider) -> None:
@@ -39,8 +40,12 @@ def _tokens(text: str) -> list[tuple[str, int, int]]:
     """Folded words with the span of the original text they came from."""
     tokens: list[tuple[str, int, int]] = []
     for match in re.finditer(r"\w+(?:['`\u2019\u02bb]\w+)*", text):
-        for word in _WORD.findall(fold(match.group())):
-            tokens.append((word, match.start(), match.end()))
+        end = match.end()
+        possessive = _POSSESSIVE.search(match.group())
+        if possessive:  # "Acme's" is Acme; "Kamo`oalewa" stays one word
+            end = match.start() + possessive.start()
+        for word in _WORD.findall(fold(text[match.start() : end])):
+            tokens.append((word, match.start(), end))
     return tokens
 
 
