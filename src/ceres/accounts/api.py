@@ -150,7 +150,7 @@ def contact_out(contact: Contact, *, confidential: bool) -> ContactOut:
 
 def _require(request: HttpRequest, perm: str) -> None:
     """Checked before any lookup, so a 403 never tells whether the record exists."""
-    if not request_user(request).has_perm(perm):  # type: ignore[union-attr]
+    if not request_user(request).has_perm(perm):
         raise PermissionDenied(f"you need the permission {perm}")
 
 

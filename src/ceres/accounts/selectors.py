@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from ceres.accounts.models import Account, Codename, Contact
@@ -13,7 +12,7 @@ from ceres.core.errors import Invalid, NotFound
 from ceres.core.text import fold, fold_compact
 
 VIEW_CONFIDENTIAL = "accounts.view_confidential"
-User = AbstractBaseUser | AnonymousUser
+Viewer = User | AnonymousUser
 
 SORTS = {
     "codename": "codename__name",
@@ -28,11 +27,11 @@ SORTS = {
 CONFIDENTIAL_SORTS = {"name": "legal_name_folded", "-name": "-legal_name_folded"}
 
 
-def can_view_confidential(user: User | None) -> bool:
+def can_view_confidential(user: Viewer | None) -> bool:
     return bool(user is not None and user.is_authenticated and user.has_perm(VIEW_CONFIDENTIAL))
 
 
-def display_name(account: Account, user: User | None) -> str:
+def display_name(account: Account, user: Viewer | None) -> str:
     """The name a viewer sees: the real name only with the permission, else the codename."""
     return account.legal_name if can_view_confidential(user) else account.codename.name
 
@@ -46,7 +45,7 @@ def confidential_names() -> list[str]:
 
 def account_list(
     *,
-    user: User,
+    user: Viewer,
     q: str = "",
     kind: str = "",
     product: str = "",
@@ -120,7 +119,3 @@ def current_dri(account: Account) -> Contact | None:
 
 def free_codename_count() -> int:
     return Codename.objects.filter(assigned_at__isnull=True).count()
-
-
-def account_as_dict(account: Account, *, user: User) -> dict[str, Any]:
-    return {"id": account.pk, "name": display_name(account, user)}

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -39,7 +39,7 @@ def new_token() -> tuple[str, str, str]:
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer ceres_<prefix>_<secret>`."""
 
-    def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
         from django.apps import apps
 
         api_token_model = apps.get_model("team", "ApiToken")
@@ -59,7 +59,7 @@ class TokenAuth(HttpBearer):
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
             api_token_model.objects.filter(pk=row.pk).update(last_used_at=now)
         request.user = row.user
-        user: AbstractBaseUser = row.user
+        user: User = row.user
         return user
 
 
@@ -141,8 +141,8 @@ def paginate(queryset: QuerySet[Any], *, page: int, page_size: int) -> Page[Any]
     return Page(list(queryset[offset : offset + page_size]), count, page, page_size)
 
 
-def request_user(request: HttpRequest) -> AbstractBaseUser | AnonymousUser:
-    user: AbstractBaseUser | AnonymousUser = request.user
+def request_user(request: HttpRequest) -> User | AnonymousUser:
+    user: User | AnonymousUser = request.user
     return user
 
 

@@ -116,7 +116,7 @@ def get_person(request: HttpRequest, person_id: int) -> PersonOut:
 
 
 def _require(request: HttpRequest, perm: str) -> None:
-    if not request_user(request).has_perm(perm):  # type: ignore[union-attr]
+    if not request_user(request).has_perm(perm):
         raise PermissionDenied(f"you need the permission {perm}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Role(models.Model):
@@ -46,7 +47,7 @@ class Person(models.Model):
         verbose_name_plural = "people"
         constraints = [
             models.UniqueConstraint(
-                models.functions.Lower("github_login"),
+                Lower("github_login"),
                 condition=~models.Q(github_login=""),
                 name="person_unique_github_login_ci",
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -201,7 +201,7 @@ def update_person(*, actor: Actor, person: Person, **changes: Any) -> Person:
 
 
 @transaction.atomic
-def create_api_token(*, actor: Actor, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def create_api_token(*, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
     """Make a personal token. The clear token is returned once and never stored."""
     name = name.strip()
     if not name or len(name) > 100:
@@ -219,7 +219,7 @@ def create_api_token(*, actor: Actor, user: AbstractBaseUser, name: str) -> tupl
 
 
 @transaction.atomic
-def revoke_api_token(*, actor: Actor, user: AbstractBaseUser, token_id: int) -> ApiToken:
+def revoke_api_token(*, actor: Actor, user: User, token_id: int) -> ApiToken:
     row = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).first()
     if row is None:
         raise NotFound("no such active token", field="token_id")

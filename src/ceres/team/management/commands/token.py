@@ -7,7 +7,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from ceres.core.errors import CeresError
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         revoke.add_argument("username")
         revoke.add_argument("token_id", type=int)
 
-    def _user(self, username: str) -> AbstractBaseUser:
+    def _user(self, username: str) -> User:
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"username: no user {username!r}", returncode=2)

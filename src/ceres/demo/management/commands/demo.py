@@ -1,0 +1,80 @@
+"""`ceres demo --accounts N --seed S`: the demo playbook (if none is applied yet), demo logins,
+and N realistic accounts with contacts, reproducible from the seed."""
+
+from __future__ import annotations
+
+import random
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from rich.progress import Progress
+
+from ceres.accounts.imports import import_accounts
+from ceres.accounts.models import Product
+from ceres.core.errors import CeresError
+from ceres.demo.generator import account_rows
+from ceres.playbook import selectors as playbook_selectors
+from ceres.playbook import services as playbook_services
+from ceres.team.models import Person
+
+DEMO_PASSWORD = "ceres-demo"  # noqa: S105 - the documented password of the invented demo people
+CHUNK = 1000
+
+
+class Command(BaseCommand):
+    help = "Load the demo playbook and realistic demo accounts."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--accounts", type=int, default=200, help="how many accounts")
+        parser.add_argument("--seed", type=int, default=1, help="same seed, same data")
+        parser.add_argument(
+            "--password",
+            default=DEMO_PASSWORD,
+            help="password set on the demo playbook's people (default: %(default)s)",
+        )
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count: int = options["accounts"]
+        if not 0 <= count <= 100_000:
+            raise CommandError("--accounts: must be between 0 and 100000", returncode=2)
+        try:
+            if not playbook_selectors.is_applied():
+                result = playbook_services.apply_path(playbook_services.DEMO_PLAYBOOK)
+                self.stdout.write(f"applied the demo playbook ({len(result.changes)} changes)")
+            self._set_demo_passwords(options["password"])
+            self._make_accounts(count, options["seed"], show=not options["no_progress"])
+        except CeresError as exc:
+            raise CommandError(f"{exc.field}: {exc.message}", returncode=2) from exc
+
+    def _set_demo_passwords(self, password: str) -> None:
+        with transaction.atomic():
+            for person in Person.objects.select_related("user"):
+                if not person.user.has_usable_password():
+                    person.user.set_password(password)
+                    person.user.save(update_fields=["password"])
+
+    def _make_accounts(self, count: int, seed: int, *, show: bool) -> None:
+        if count == 0:
+            return
+        products = {p.key: p for p in Product.objects.all()}
+        csms = list(Person.objects.filter(role__key="csm")) or list(Person.objects.all()[:3])
+        rows = account_rows(
+            count=count, seed=seed, products=products, csms=csms, today=timezone.localdate()
+        )
+        rng = random.Random(seed)
+
+        def shuffle(ids: list[int]) -> list[int]:
+            rng.shuffle(ids)
+            return ids
+
+        with Progress(disable=not show, transient=True) as progress:
+            bar = progress.add_task("accounts", total=count)
+            for start in range(0, count, CHUNK):
+                chunk = rows[start : start + CHUNK]
+                import_accounts(actor=None, rows=chunk, codename_order=shuffle)
+                progress.advance(bar, len(chunk))
+        self.stdout.write(f"created {count} demo accounts (seed {seed})")
