@@ -72,3 +72,15 @@ def test_errors_never_name_another_customer(client: Client, acme: Account, cse: 
     )
     assert r.status_code == 422
     assert "Holdings" not in r.content.decode()
+
+
+def test_csv_export_shows_codenames_unless_permitted(
+    client: Client, acme: Account, cse: Person, engineer: Person
+) -> None:
+    hidden = client.get("/api/v1/accounts/export.csv", **bearer(engineer))
+    assert hidden.status_code == 200
+    body = hidden.getvalue().decode()
+    assert "Kamo`oalewa" in body
+    assert _leaks(body) == []
+    shown = client.get("/api/v1/accounts/export.csv", **bearer(cse))
+    assert "Acme Robotics" in shown.getvalue().decode()

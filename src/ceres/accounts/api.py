@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import csv
 import datetime
+import io
+from collections.abc import Iterator
 
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router, Schema
 
 from ceres.accounts import selectors, services
@@ -181,6 +184,56 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> Accou
     )
 
 
+EXPORT_COLUMNS = (
+    "id",
+    "name",
+    "codename",
+    "github_label",
+    "kind",
+    "product",
+    "deployment",
+    "product_version",
+    "host_count",
+    "slack_channel_id",
+    "crm_id",
+    "csm_owner",
+    "renewal_date",
+)
+
+
+@router.get("/export.csv", summary="The filtered list as CSV (codenames unless permitted)")
+def export_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> StreamingHttpResponse:
+    user = request_user(request)
+    confidential = selectors.can_view_confidential(user)
+    qs = selectors.account_list(
+        user=user,
+        q=filters.q,
+        kind=filters.kind,
+        product=filters.product,
+        deployment=filters.deployment,
+        csm=filters.csm,
+        renewal_before=filters.renewal_before,
+        sort=filters.sort,
+    ).select_related("csm_owner__user")
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        for account in qs.iterator(chunk_size=2000):
+            out = account_out(account, confidential=confidential)
+            writer.writerow(
+                ["" if v is None else v for v in (getattr(out, c) for c in EXPORT_COLUMNS)]
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="accounts.csv"'
+    return response
+
+
 @router.post("", response={201: AccountOut}, summary="Create an account (assigns a codename)")
 def create_account(request: HttpRequest, payload: AccountIn) -> tuple[int, AccountOut]:
     _require(request, "accounts.add_account")
@@ -229,7 +282,9 @@ def list_contacts(request: HttpRequest, account_id: int) -> list[ContactOut]:
 
 
 @router.post("/{account_id}/contacts", response={201: ContactOut})
-def add_contact(request: HttpRequest, account_id: int, payload: ContactIn) -> tuple[int, ContactOut]:
+def add_contact(
+    request: HttpRequest, account_id: int, payload: ContactIn
+) -> tuple[int, ContactOut]:
     _require(request, "accounts.add_contact")
     contact = services.add_contact(
         actor=request_user(request),
@@ -281,9 +336,11 @@ def start_dri_change(
 
 
 @router.put("/checklist-items/{item_id}", response=dict[str, bool])
-def set_checklist_item(request: HttpRequest, item_id: int, payload: ChecklistItemIn) -> dict[str, bool]:
+def set_checklist_item(
+    request: HttpRequest, item_id: int, payload: ChecklistItemIn
+) -> dict[str, bool]:
     _require(request, "accounts.change_contact")
-    item = services.set_checklist_item(actor=request_user(request), item_id=item_id, done=payload.done)
+    item = services.set_checklist_item(
+        actor=request_user(request), item_id=item_id, done=payload.done
+    )
     return {"done": item.done_at is not None}
-
-
