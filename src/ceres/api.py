@@ -5,8 +5,9 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from ceres.accounts.api import router as accounts_router
-from ceres.core.apisupport import ActiveSessionAuth, TokenAuth, install_error_handlers
+from ceres.core.apisupport import ActiveSessionAuth, install_error_handlers
 from ceres.team.api import router as team_router
+from ceres.team.tokens import TokenAuth
 
 api = NinjaAPI(
     title="Ceres API",

@@ -124,6 +124,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["ceres.team.backends.RolePermissionBackend"]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -178,6 +179,13 @@ else:
 # The outbox: how long a delivery may hold its lease before another worker may retry it.
 CERES_OUTBOX_LEASE_SECONDS = int(env("CERES_OUTBOX_LEASE_SECONDS", "120"))
 CERES_OUTBOX_MAX_ATTEMPTS = int(env("CERES_OUTBOX_MAX_ATTEMPTS", "12"))
+# The inbox: how many times a failing webhook handler is tried before the event is dead.
+CERES_INBOX_MAX_ATTEMPTS = int(env("CERES_INBOX_MAX_ATTEMPTS", "8"))
+# Retries (outbox and inbox) back off exponentially from the base, with jitter, up to the max.
+CERES_RETRY_BASE_SECONDS = float(env("CERES_RETRY_BASE_SECONDS", "10"))
+CERES_RETRY_MAX_SECONDS = float(env("CERES_RETRY_MAX_SECONDS", "3600"))
+# How often the outbox and inbox sweeps look for lost work (expired leases, overdue retries).
+CERES_SWEEP_SECONDS = int(env("CERES_SWEEP_SECONDS", "30"))
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -162,3 +162,32 @@ def test_cli_exit_code_through_a_real_process(db: None) -> None:
     )
     assert result.returncode == 2
     assert "username" in result.stderr
+
+
+def test_withheld_permission_hides_real_names_from_a_new_support_engineer(
+    client: Client, vp: Person, make_person: Any, acme: Any
+) -> None:
+    newcomer = make_person(
+        "cse",
+        name="New Hire",
+        email="new@example.com",
+        withheld_permissions=["accounts.view_confidential"],
+    )
+    assert not newcomer.user.has_perm("accounts.view_confidential")
+    assert newcomer.user.has_perm("accounts.add_account")
+    body = client.get("/api/v1/accounts", **bearer(newcomer)).json()
+    assert body["items"][0]["legal_name"] is None
+    r = patch(
+        client, f"/api/v1/team/people/{newcomer.pk}", {"withheld_permissions": []}, **bearer(vp)
+    )
+    assert r.status_code == 200
+    body = client.get("/api/v1/accounts", **bearer(newcomer)).json()
+    assert body["items"][0]["legal_name"] == "Acme Robotics"
+    r = patch(
+        client,
+        f"/api/v1/team/people/{newcomer.pk}",
+        {"withheld_permissions": ["nope.x"]},
+        **bearer(vp),
+    )
+    assert r.status_code == 422
+    assert r.json()["field"] == "withheld_permissions"

@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
+from django.core.validators import validate_email, validate_slug
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -423,9 +423,8 @@ def start_dri_change(*, actor: Actor, account: Account, new_dri: Contact) -> Dri
         raise Invalid("this contact belongs to another account", field="contact_id")
     if not new_dri.is_active:
         raise Invalid("this contact is no longer active", field="contact_id")
-    previous = (
-        account.contacts.filter(role=Contact.Role.DRI, is_active=True).exclude(pk=new_dri.pk).first()
-    )
+    active_dris = account.contacts.filter(role=Contact.Role.DRI, is_active=True)
+    previous = active_dris.exclude(pk=new_dri.pk).first()
     if previous is None and new_dri.role == Contact.Role.DRI:
         raise Conflict("this contact is already the DRI", field="contact_id")
     if previous is not None:
@@ -487,3 +486,81 @@ def set_checklist_item(*, actor: Actor, item_id: int, done: bool) -> ChecklistIt
             changes={item.text: [before is not None, done]},
         )
     return item
+
+
+# --- products and checklist templates (set by the playbook) ----------------------------------
+
+PRODUCT_FIELDS = ("key", "name", "position")
+CHECKLIST_TEMPLATE_FIELDS = ("key", "name", "steps")
+
+
+def _check_key(key: str, *, max_length: int) -> None:
+    try:
+        validate_slug(key)
+    except DjangoValidationError as exc:
+        raise Invalid("must be letters, digits, dashes or underscores", field="key") from exc
+    if len(key) > max_length:
+        raise Invalid(f"must be at most {max_length} characters", field="key")
+
+
+@transaction.atomic
+def save_product(*, actor: Actor, key: str, name: str, position: int = 0) -> Product:
+    """Create or update a product (tier), found by its key."""
+    _check_key(key, max_length=50)
+    name = " ".join(str(name).split())
+    if not name or len(name) > 120:
+        raise Invalid("must be 1 to 120 characters", field="name")
+    if Product.objects.filter(name=name).exclude(key=key).exists():
+        raise Conflict(f"another product is named {name!r}", field="name")
+    product = Product.objects.filter(key=key).first()
+    before = snapshot(product, PRODUCT_FIELDS) if product is not None else {}
+    if product is None:
+        product = Product(key=key)
+    product.name = name
+    product.position = position
+    product.save()
+    changes = diff(before, snapshot(product, PRODUCT_FIELDS))
+    if changes:
+        record_change(
+            actor=actor,
+            action="product.update" if before else "product.create",
+            target=product,
+            target_label=product.name,
+            changes=changes,
+        )
+    return product
+
+
+@transaction.atomic
+def save_checklist_template(
+    *, actor: Actor, key: str, name: str, steps: list[dict[str, Any]]
+) -> ChecklistTemplate:
+    """Create or update the steps of a procedure run as a checklist (e.g. INVITE_NEW_DRI).
+
+    Checklists already started keep their own copy of the steps; the new steps apply to the
+    next one.
+    """
+    _check_key(key, max_length=60)
+    name = " ".join(str(name).split())
+    if not name or len(name) > 120:
+        raise Invalid("must be 1 to 120 characters", field="name")
+    for step in steps:
+        if not 1 <= len(str(step.get("text", "")).strip()) <= 300:
+            raise Invalid("each step must have a text of 1 to 300 characters", field="steps")
+    template = ChecklistTemplate.objects.filter(key=key).first()
+    before = snapshot(template, CHECKLIST_TEMPLATE_FIELDS) if template is not None else {}
+    if template is None:
+        template = ChecklistTemplate(key=key)
+    template.name = name
+    template.steps = steps
+    template.save()
+    changes = diff(before, snapshot(template, CHECKLIST_TEMPLATE_FIELDS))
+    if changes:
+        record_change(
+            actor=actor,
+            action="checklist_template.update" if before else "checklist_template.create",
+            target=template,
+            target_label=template.name,
+            changes=changes,
+        )
+    return template

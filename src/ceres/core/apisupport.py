@@ -2,65 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import APIKeyCookie, HttpBearer
 from ninja.security.session import SessionAuth
 
 from ceres.core.errors import CeresError
 
 log = logging.getLogger(__name__)
-
-TOKEN_PREFIX = "ceres_"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> tuple[str, str, str]:
-    """A new personal token: (token, prefix, sha256)."""
-    prefix = secrets.token_hex(6)
-    token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    return token, prefix, hash_token(token)
-
-
-class TokenAuth(HttpBearer):
-    """`Authorization: Bearer ceres_<prefix>_<secret>`."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        from django.apps import apps
-
-        api_token_model = apps.get_model("team", "ApiToken")
-        if not token.startswith(TOKEN_PREFIX):
-            return None
-        prefix = token[len(TOKEN_PREFIX) :].split("_", 1)[0]
-        row = (
-            api_token_model.objects.select_related("user")
-            .filter(prefix=prefix, revoked_at__isnull=True)
-            .first()
-        )
-        if row is None or not hmac.compare_digest(row.token_hash, hash_token(token)):
-            return None
-        if not row.user.is_active:
-            return None
-        now = timezone.now()
-        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-            api_token_model.objects.filter(pk=row.pk).update(last_used_at=now)
-        request.user = row.user
-        user: User = row.user
-        return user
 
 
 class ActiveSessionAuth(SessionAuth):
@@ -144,6 +99,3 @@ def paginate(queryset: QuerySet[Any], *, page: int, page_size: int) -> Page[Any]
 def request_user(request: HttpRequest) -> User | AnonymousUser:
     user: User | AnonymousUser = request.user
     return user
-
-
-__all__ = ["APIKeyCookie", "ActiveSessionAuth", "TokenAuth", "install_error_handlers"]

@@ -23,6 +23,7 @@ class PersonOut(Schema):
     phone: str
     timezone: str
     working_hours: dict[str, list[str]]
+    withheld_permissions: list[str]
     is_active: bool
 
 
@@ -43,6 +44,7 @@ class PersonIn(Schema):
     phone: str = ""
     timezone: str = "UTC"
     working_hours: dict[str, list[str]] = {}
+    withheld_permissions: list[str] = []
 
 
 class PersonPatch(Schema):
@@ -54,6 +56,7 @@ class PersonPatch(Schema):
     phone: str | None = None
     timezone: str | None = None
     working_hours: dict[str, list[str]] | None = None
+    withheld_permissions: list[str] | None = None
     is_active: bool | None = None
 
 
@@ -87,6 +90,7 @@ def person_out(person: Person) -> PersonOut:
         phone=person.phone,
         timezone=person.timezone,
         working_hours=person.working_hours,
+        withheld_permissions=person.withheld_permissions,
         is_active=person.is_active,
     )
 

@@ -38,6 +38,9 @@ class Person(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     # {"mon": ["09:00-17:00"], ...} in the person's own time zone; empty means not set.
     working_hours = models.JSONField(default=dict, blank=True)
+    # Permissions of the role this person does not get (yet): e.g. a new support engineer
+    # works by codename only until onboarding grants confidential access (JOURNEYS J6).
+    withheld_permissions = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -11,12 +11,12 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from ceres.core.apisupport import new_token
 from ceres.core.audit.services import Actor, diff, record_change, snapshot
 from ceres.core.errors import Conflict, Invalid, NotFound
 from ceres.core.hours import validate_timezone, validate_weekly_hours
 from ceres.team import permissions
 from ceres.team.models import ApiToken, Person, Role
+from ceres.team.tokens import new_token
 
 PERSON_FIELDS = (
     "name",
@@ -27,6 +27,7 @@ PERSON_FIELDS = (
     "phone",
     "timezone",
     "working_hours",
+    "withheld_permissions",
     "is_active",
 )
 ROLE_FIELDS = ("key", "name", "position")
@@ -54,8 +55,10 @@ def save_role(
         old_perms: list[str] = []
     else:
         before = snapshot(role, ROLE_FIELDS)
-        old_perms = sorted(f"{p.content_type.app_label}.{p.codename}"
-                           for p in role.group.permissions.select_related("content_type"))
+        old_perms = sorted(
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in role.group.permissions.select_related("content_type")
+        )
         if role.group.name != name:
             role.group.name = name
             role.group.save(update_fields=["name"])
@@ -96,6 +99,13 @@ def _clean_person_fields(values: dict[str, Any]) -> dict[str, Any]:
         validate_timezone(str(cleaned["timezone"]))
     if "working_hours" in cleaned:
         cleaned["working_hours"] = validate_weekly_hours(cleaned["working_hours"])
+    if "withheld_permissions" in cleaned:
+        names = sorted(set(cleaned["withheld_permissions"] or ()))
+        known = permissions.ceres_permissions()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise Invalid(f"unknown permission {unknown[0]!r}", field="withheld_permissions")
+        cleaned["withheld_permissions"] = names
     if "github_login" in cleaned:
         cleaned["github_login"] = str(cleaned["github_login"] or "").strip().lstrip("@")
     if "phone" in cleaned:
@@ -129,6 +139,7 @@ def create_person(
     phone: str = "",
     timezone: str = "UTC",
     working_hours: dict[str, list[str]] | None = None,
+    withheld_permissions: list[str] | None = None,
 ) -> Person:
     values = _clean_person_fields(
         {
@@ -140,6 +151,7 @@ def create_person(
             "phone": phone,
             "timezone": timezone,
             "working_hours": working_hours or {},
+            "withheld_permissions": withheld_permissions or [],
         }
     )
     _check_unique(None, values)
