@@ -57,9 +57,7 @@ class Command(BaseCommand):
             ],
             env=env,
         )
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "ceres.cli", "worker"], env=env
-        )
+        worker = subprocess.Popen([sys.executable, "-m", "ceres.cli", "worker"], env=env)
         self._banner(url, demo_loaded, account_model.objects.count())
         stopping = False
 
