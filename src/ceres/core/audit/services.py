@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -44,14 +46,25 @@ def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     keys = list(dict.fromkeys([*before.keys(), *after.keys()]))
-    return {
-        k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)
-    }
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+_unattended_actor: ContextVar[str] = ContextVar("ceres_unattended_actor", default="system")
+
+
+@contextmanager
+def acting_as(label: str) -> Iterator[None]:
+    """Name the writes made without a user inside the block ("playbook" rather than "system")."""
+    token = _unattended_actor.set(label)
+    try:
+        yield
+    finally:
+        _unattended_actor.reset(token)
 
 
 def actor_label(actor: Actor) -> str:
     if actor is None or not actor.is_authenticated:
-        return "system"
+        return _unattended_actor.get()
     return str(actor.get_username())
 
 

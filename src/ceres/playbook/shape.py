@@ -1,0 +1,155 @@
+"""From loaded YAML data to a `PlaybookSpec`, or to problems that say what to write instead.
+
+Sections that later versions of Ceres will read are refused by name rather than ignored: an
+operator who writes SLA policies must not believe they are in force when nothing enforces them
+(docs/playbook.md, "Sections not supported yet").
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from ceres.playbook.errors import DocPath, Problem
+from ceres.playbook.schema import PlaybookSpec
+
+# Parts of the playbook sketch that Ceres does not run yet, with what brings them.
+NOT_SUPPORTED_YET: dict[DocPath, str] = {
+    ("calendars",): "business calendars",
+    ("sla_policies",): "SLA policies",
+    ("channels",): "Slack channels",
+    ("rotations",): "on-call rotations",
+    ("escalation_chains",): "escalation chains",
+    ("bug_workflow",): "the bug-report label workflow",
+    ("automations",): "automations",
+    ("saved_replies",): "saved replies",
+    ("rituals",): "rituals",
+    ("onboarding",): "onboarding checklists",
+    ("organization", "public_tracker"): "the GitHub bug tracker",
+    ("organization", "confidential_tracker"): "the GitHub bug tracker",
+}
+
+
+def _not_supported_yet(data: dict[str, Any]) -> list[Problem]:
+    problems = []
+    for path, what in NOT_SUPPORTED_YET.items():
+        *parents, name = path
+        holder: Any = data
+        for parent in parents:
+            holder = holder.get(parent) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and name in holder:
+            del holder[name]
+            kind = "section" if not parents else "field"
+            problems.append(
+                Problem(
+                    path,
+                    f"{kind} {name!r} is not supported yet by this version of Ceres; "
+                    f"remove it ({what} will be supported by a later release)",
+                )
+            )
+    return problems
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        word = "true" if value else "false"
+        return f"{word} (YAML reads yes/no/on/off as true/false; put text in quotes)"
+    if isinstance(value, int | float):
+        return f"the number {value} (put it in quotes to make it text)"
+    if isinstance(value, datetime.date):
+        return f"the date {value} (put it in quotes to make it text)"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated[...] and `| None` until a model or a container is left."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        else:
+            return annotation
+
+
+def _model_at(loc: DocPath) -> type[BaseModel] | None:
+    """The model that holds the fields at `loc` (to list the fields an unknown one could be)."""
+    current: Any = PlaybookSpec
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        elif get_origin(current) in (list, dict):
+            current = get_args(current)[-1]
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unknown_field(loc: DocPath) -> str:
+    name = str(loc[-1])
+    model = _model_at(loc[:-1])
+    allowed = list(model.model_fields) if model is not None else []
+    kind = "section" if len(loc) == 1 else "field"
+    message = f"unknown {kind} {name!r}"
+    close = difflib.get_close_matches(name, allowed, n=1)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    if allowed:
+        message += f" ({kind}s here: {', '.join(allowed)})"
+    return message
+
+
+def _problem(error: ErrorDetails) -> Problem:
+    loc: DocPath = tuple(error["loc"])
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "playbook":
+        message = str(error["ctx"]["message"]) if "ctx" in error else error["msg"]
+    elif kind == "missing":
+        message = "is required but missing"
+    elif kind == "extra_forbidden":
+        message = _unknown_field(loc)
+    elif kind == "string_type":
+        message = f"expected text, got {_describe(value)}"
+    elif kind in ("int_type", "int_parsing", "int_from_float"):
+        message = f"expected a whole number, got {_describe(value)}"
+    elif kind == "bool_type":
+        message = f"expected true or false, got {_describe(value)}"
+    elif kind == "list_type":
+        message = f"expected a list, got {_describe(value)}"
+    elif kind in ("dict_type", "model_type", "model_attributes_type"):
+        message = f"expected a mapping of fields (key: value), got {_describe(value)}"
+    else:
+        message = error["msg"]
+    return Problem(loc, message)
+
+
+def parse(data: Any) -> tuple[PlaybookSpec | None, list[Problem]]:
+    """The spec, or None and every problem of shape found (not just the first)."""
+    if not isinstance(data, dict):
+        return None, [Problem((), "a playbook is a mapping of sections: version, roles, …")]
+    problems = _not_supported_yet(data)
+    try:
+        spec = PlaybookSpec.model_validate(data)
+    except ValidationError as exc:
+        return None, problems + [_problem(error) for error in exc.errors(include_url=False)]
+    return (None if problems else spec), problems

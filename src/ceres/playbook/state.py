@@ -1,0 +1,126 @@
+"""What the database holds today, in the same terms as the playbook, for checks and the diff.
+
+This module reads the team's and the accounts' models directly, read-only: the diff needs the
+raw stored value of exactly the fields the playbook manages, and a selector per field in each
+app would only mirror the models. Every write still goes through the apps' services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from ceres.accounts.models import ChecklistTemplate, Product
+from ceres.playbook.models import Organization
+from ceres.team import permissions
+from ceres.team.models import Person, Role
+
+
+@dataclass(frozen=True)
+class StoredRole:
+    key: str
+    name: str
+    position: int
+    permissions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class StoredPerson:
+    email: str
+    username: str
+    # Person fields as the services name them: name, role (a key), github_login, ...
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredProduct:
+    key: str
+    name: str
+    position: int
+
+
+@dataclass(frozen=True)
+class StoredChecklist:
+    key: str
+    name: str
+    steps: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class StoredOrganization:
+    name: str
+    product_name: str
+
+
+@dataclass(frozen=True)
+class State:
+    organization: StoredOrganization | None
+    roles: dict[str, StoredRole]
+    people: dict[str, StoredPerson]  # by e-mail
+    products: dict[str, StoredProduct]
+    checklists: dict[str, StoredChecklist]
+    permissions: frozenset[str]  # every name a role may be granted ("accounts.add_account", …)
+    usernames: frozenset[str]
+
+
+def _permission_name(app_label: str, codename: str) -> str:
+    return f"{app_label}.{codename}"
+
+
+def read() -> State:
+    organization = Organization.objects.filter(pk=Organization.SINGLETON_ID).first()
+    roles = {
+        role.key: StoredRole(
+            key=role.key,
+            name=role.name,
+            position=role.position,
+            permissions=frozenset(
+                _permission_name(p.content_type.app_label, p.codename)
+                for p in role.group.permissions.all()
+            ),
+        )
+        for role in Role.objects.select_related("group").prefetch_related(
+            "group__permissions__content_type"
+        )
+    }
+    people = {
+        person.email: StoredPerson(
+            email=person.email,
+            username=person.user.get_username(),
+            fields={
+                "name": person.name,
+                "role": person.role.key,
+                "github_login": person.github_login,
+                "slack_user_id": person.slack_user_id,
+                "phone": person.phone,
+                "timezone": person.timezone,
+                "working_hours": person.working_hours or {},
+                "withheld_permissions": sorted(person.withheld_permissions or ()),
+                "is_active": person.is_active,
+            },
+        )
+        for person in Person.objects.select_related("role", "user")
+    }
+    return State(
+        organization=(
+            StoredOrganization(name=organization.name, product_name=organization.product_name)
+            if organization is not None
+            else None
+        ),
+        roles=roles,
+        people=people,
+        products={
+            p.key: StoredProduct(key=p.key, name=p.name, position=p.position)
+            for p in Product.objects.all()
+        },
+        checklists={
+            t.key: StoredChecklist(key=t.key, name=t.name, steps=list(t.steps or []))
+            for t in ChecklistTemplate.objects.all()
+        },
+        permissions=frozenset(permissions.ceres_permissions()),
+        usernames=frozenset(
+            str(name) for name in get_user_model().objects.values_list("username", flat=True)
+        ),
+    )
