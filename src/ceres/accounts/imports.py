@@ -76,15 +76,20 @@ def import_accounts(
     actor: Actor,
     rows: Sequence[AccountRow],
     codename_order: Callable[[list[int]], list[int]] | None = None,
+    also_avoid: Iterable[str] = (),
     batch_size: int = 1000,
 ) -> list[Account]:
-    """Create accounts and contacts in bulk, in one transaction, each with a free codename."""
+    """Create accounts and contacts in bulk, in one transaction, each with a free codename.
+
+    `also_avoid`: real names of accounts still to come (a large import done in chunks), so
+    no codename picked now clashes with them later.
+    """
     for i, row in enumerate(rows):
         if not fold_compact(row.legal_name):
             raise Invalid(f"row {i + 1}: must contain letters or digits", field="legal_name")
     with transaction.atomic():
         existing_real = list(Account.objects.values_list("legal_name", flat=True))
-        guard = _NameGuard([*existing_real, *(r.legal_name for r in rows)])
+        guard = _NameGuard([*existing_real, *(r.legal_name for r in rows), *also_avoid])
         used_codenames = [
             fold_compact(n)
             for n in Codename.objects.filter(account__isnull=False).values_list("name", flat=True)

@@ -92,6 +92,7 @@ _CORES = (
     "Clinics",
     "Airlines",
 )
+_MIDDLES = ("", "", "", "", "Bay", "Point", "Ridge", "Stone", "Field", "Gate", "Park", "Valley")
 _SUFFIXES = ("Inc.", "LLC", "Group", "Corp.", "Co.", "Holdings", "GmbH", "Ltd", "SA", "", "", "")
 _FIRST = (
     "Alex",
@@ -170,7 +171,8 @@ def company_names(rng: random.Random) -> Iterator[str]:
     n = 0
     while True:
         n += 1
-        parts = [rng.choice(_PREFIXES), rng.choice(_CORES), rng.choice(_SUFFIXES)]
+        first = rng.choice(_PREFIXES) + rng.choice(_MIDDLES).lower()
+        parts = [first, rng.choice(_CORES), rng.choice(_SUFFIXES)]
         name = " ".join(p for p in parts if p)
         if name in seen:
             name = f"{rng.choice(_PREFIXES)} {rng.choice(_CORES)} {n}"

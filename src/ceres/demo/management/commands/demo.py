@@ -75,6 +75,11 @@ class Command(BaseCommand):
             bar = progress.add_task("accounts", total=count)
             for start in range(0, count, CHUNK):
                 chunk = rows[start : start + CHUNK]
-                import_accounts(actor=None, rows=chunk, codename_order=shuffle)
+                import_accounts(
+                    actor=None,
+                    rows=chunk,
+                    codename_order=shuffle,
+                    also_avoid=(r.legal_name for r in rows[start + CHUNK :]),
+                )
                 progress.advance(bar, len(chunk))
         self.stdout.write(f"created {count} demo accounts (seed {seed})")
