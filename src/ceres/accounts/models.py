@@ -74,7 +74,9 @@ class Account(models.Model):
         ordering = ["codename__name"]
         permissions = [("view_confidential", "Can see customers' real names")]
         indexes = [
-            models.Index(fields=["kind", "product"]),
+            models.Index(
+                fields=["kind", "product", "-host_count"], name="account_kind_product_hosts"
+            ),
             models.Index(fields=["csm_owner"]),
         ]
 

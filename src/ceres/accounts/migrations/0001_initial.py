@@ -5,128 +5,274 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('team', '0001_initial'),
+        ("team", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChecklistTemplate',
+            name="ChecklistTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=60, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('steps', models.JSONField(default=list)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=60, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                ("steps", models.JSONField(default=list)),
             ],
         ),
         migrations.CreateModel(
-            name='Codename',
+            name="Codename",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(unique=True)),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('folded', models.CharField(db_index=True, max_length=100)),
-                ('label', models.CharField(db_index=True, max_length=120)),
-                ('assigned_at', models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(unique=True)),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("folded", models.CharField(db_index=True, max_length=100)),
+                ("label", models.CharField(db_index=True, max_length=120)),
+                ("assigned_at", models.DateTimeField(blank=True, db_index=True, null=True)),
             ],
             options={
-                'ordering': ['number'],
+                "ordering": ["number"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('position', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("position", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['position', 'name'],
+                "ordering": ["position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('legal_name', models.CharField(max_length=200)),
-                ('legal_name_folded', models.CharField(db_index=True, max_length=200)),
-                ('kind', models.CharField(choices=[('customer', 'Customer'), ('prospect', 'Prospect')], default='customer', max_length=20)),
-                ('deployment', models.CharField(choices=[('self_hosted', 'Self-hosted'), ('managed_cloud', 'Managed cloud')], default='self_hosted', max_length=20)),
-                ('product_version', models.CharField(blank=True, default='', max_length=50)),
-                ('host_count', models.PositiveIntegerField(default=0)),
-                ('slack_channel_id', models.CharField(blank=True, default='', max_length=30)),
-                ('crm_id', models.CharField(blank=True, default='', max_length=64)),
-                ('github_label', models.CharField(max_length=140, unique=True)),
-                ('renewal_date', models.DateField(blank=True, db_index=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('csm_owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_accounts', to='team.person')),
-                ('codename', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='account', to='accounts.codename')),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='accounts.product')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("legal_name", models.CharField(max_length=200)),
+                ("legal_name_folded", models.CharField(db_index=True, max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("customer", "Customer"), ("prospect", "Prospect")],
+                        default="customer",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.CharField(
+                        choices=[
+                            ("self_hosted", "Self-hosted"),
+                            ("managed_cloud", "Managed cloud"),
+                        ],
+                        default="self_hosted",
+                        max_length=20,
+                    ),
+                ),
+                ("product_version", models.CharField(blank=True, default="", max_length=50)),
+                ("host_count", models.PositiveIntegerField(default=0)),
+                ("slack_channel_id", models.CharField(blank=True, default="", max_length=30)),
+                ("crm_id", models.CharField(blank=True, default="", max_length=64)),
+                ("github_label", models.CharField(max_length=140, unique=True)),
+                ("renewal_date", models.DateField(blank=True, db_index=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "csm_owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_accounts",
+                        to="team.person",
+                    ),
+                ),
+                (
+                    "codename",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="account",
+                        to="accounts.codename",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="accounts.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['codename__name'],
-                'permissions': [('view_confidential', "Can see customers' real names")],
+                "ordering": ["codename__name"],
+                "permissions": [("view_confidential", "Can see customers' real names")],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(blank=True, default='', max_length=254)),
-                ('slack_user_id', models.CharField(blank=True, default='', max_length=20)),
-                ('role', models.CharField(choices=[('champion', 'Champion'), ('dri', 'DRI'), ('admin', 'Admin'), ('billing', 'Billing')], max_length=20)),
-                ('title', models.CharField(blank=True, default='', max_length=120)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='accounts.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(blank=True, default="", max_length=254)),
+                ("slack_user_id", models.CharField(blank=True, default="", max_length=20)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("champion", "Champion"),
+                            ("dri", "DRI"),
+                            ("admin", "Admin"),
+                            ("billing", "Billing"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("title", models.CharField(blank=True, default="", max_length=120)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="accounts.account",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['account', 'role', 'name'],
+                "ordering": ["account", "role", "name"],
             },
         ),
         migrations.CreateModel(
-            name='DriChange',
+            name="DriChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dri_changes', to='accounts.account')),
-                ('new_dri', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.contact')),
-                ('previous_dri', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.contact')),
-                ('started_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='team.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dri_changes",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "new_dri",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.contact",
+                    ),
+                ),
+                (
+                    "previous_dri",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.contact",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="team.person",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='ChecklistItem',
+            name="ChecklistItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('text', models.CharField(max_length=300)),
-                ('depth', models.PositiveSmallIntegerField(default=0)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('done_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='team.person')),
-                ('dri_change', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='accounts.drichange')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("text", models.CharField(max_length=300)),
+                ("depth", models.PositiveSmallIntegerField(default=0)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "done_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="team.person",
+                    ),
+                ),
+                (
+                    "dri_change",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="accounts.drichange",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['dri_change', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('dri_change', 'position'), name='checklist_position')],
+                "ordering": ["dri_change", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("dri_change", "position"), name="checklist_position"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['kind', 'product'], name='accounts_ac_kind_2f252d_idx'),
+            model_name="account",
+            index=models.Index(fields=["kind", "product"], name="accounts_ac_kind_2f252d_idx"),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['csm_owner'], name='accounts_ac_csm_own_7ab284_idx'),
+            model_name="account",
+            index=models.Index(fields=["csm_owner"], name="accounts_ac_csm_own_7ab284_idx"),
         ),
     ]
