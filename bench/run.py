@@ -5,8 +5,9 @@
    p50/p95 over real HTTP through gunicorn, against the trivial `/api/v1/ping` of the same
    stack (same server, same auth middleware path, same process) in the same run.
 
-Usage: `make bench` (SQLite in a temporary directory); `BENCH_DATABASE_URL=postgresql://...`
-runs the same against PostgreSQL (the database is emptied first: use a scratch database).
+Usage: `make bench` (SQLite in a temporary directory); `BENCH_POSTGRES=postgresql://host/db`
+runs the same against PostgreSQL in a scratch database created next to that one and dropped
+afterwards.
 """
 
 from __future__ import annotations
@@ -60,13 +61,28 @@ def percentile(values: list[float], p: float) -> float:
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="ceres-bench-"))
     env = {**os.environ, "CERES_VAR_DIR": str(workdir), "DJANGO_SETTINGS_MODULE": "ceres.settings"}
-    db_url = os.environ.get("BENCH_DATABASE_URL", "")
-    env["DATABASE_URL"] = db_url
-    label = "PostgreSQL" if db_url else "SQLite"
-    if db_url:
-        ceres(env, "flush", "--no-input")
-    ceres(env, "migrate", "-v0")
+    server_url = os.environ.get("BENCH_POSTGRES", "")
+    label = "PostgreSQL" if server_url else "SQLite"
+    scratch = f"ceres_bench_{os.getpid()}"
+    if server_url:
+        import psycopg
 
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {scratch}")
+        env["DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/" + scratch
+    else:
+        env["DATABASE_URL"] = ""
+    try:
+        run_benchmarks(env, label)
+    finally:
+        if server_url:
+            with psycopg.connect(server_url, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
+
+
+def run_benchmarks(env: dict[str, str], label: str) -> None:
+    ceres(env, "migrate", "-v0")
+    # The demo's 10,000 accounts; a bare `ceres check` is the baseline of the same stack.
     start = time.perf_counter()
     ceres(env, "demo", "--accounts", str(ACCOUNTS), "--seed", "7", "--no-progress")
     demo_seconds = time.perf_counter() - start
