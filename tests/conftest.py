@@ -93,7 +93,11 @@ def products(db: None) -> dict[str, Product]:
     return {
         key: Product.objects.create(key=key, name=name, position=i)
         for i, (key, name) in enumerate(
-            [("free", "Fleet Free"), ("premium", "Fleet Premium"), ("premium-mdm", "Fleet Premium MDM")]
+            [
+                ("free", "Fleet Free"),
+                ("premium", "Fleet Premium"),
+                ("premium-mdm", "Fleet Premium MDM"),
+            ]
         )
     }
 

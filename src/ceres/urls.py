@@ -1,8 +1,7 @@
-from django.contrib import admin
-from django.urls import include, path
-
 from functools import partial
 
+from django.contrib import admin
+from django.urls import include, path
 from ninja.openapi.views import openapi_view
 
 from ceres.api import api

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from ceres.accounts.models import Account, Codename, Contact
+from ceres.accounts.models import Account, ChecklistItem, Codename, Contact, DriChange, Product
 from ceres.core.errors import Invalid, NotFound
 from ceres.core.text import fold, fold_compact
 
@@ -119,3 +119,30 @@ def current_dri(account: Account) -> Contact | None:
 
 def free_codename_count() -> int:
     return Codename.objects.filter(assigned_at__isnull=True).count()
+
+
+def products() -> list[Product]:
+    return list(Product.objects.order_by("position", "name"))
+
+
+def get_contact(account: Account, contact_id: int) -> Contact:
+    contact = account.contacts.filter(pk=contact_id).first()
+    if contact is None:
+        raise NotFound("no such contact", field="contact_id")
+    return contact
+
+
+def latest_dri_change(account: Account) -> DriChange | None:
+    """The newest DRI change of an account with its checklist items (who ticked them too)."""
+    return (
+        DriChange.objects.filter(account=account)
+        .select_related("new_dri", "previous_dri", "started_by")
+        .prefetch_related(
+            Prefetch(
+                "items",
+                queryset=ChecklistItem.objects.select_related("done_by").order_by("position"),
+            )
+        )
+        .order_by("-started_at", "-id")
+        .first()
+    )

@@ -58,3 +58,7 @@ def team_github_logins() -> set[str]:
         login.lower()
         for login in Person.objects.exclude(github_login="").values_list("github_login", flat=True)
     }
+
+
+def roles() -> list[Role]:
+    return list(Role.objects.order_by("position", "name"))
