@@ -10,7 +10,8 @@ import pytest
 from django.conf import settings
 
 from ceres.accounts import services as account_services
-from ceres.accounts.models import Account, Product
+from ceres.accounts.codenames import load_catalogue
+from ceres.accounts.models import Account, Codename, Product
 from ceres.team import services as team_services
 from ceres.team.models import Person, Role
 
@@ -29,6 +30,25 @@ def pytest_configure(config: pytest.Config) -> None:
         # Lets several test runs share one PostgreSQL server without clashing.
         db["TEST"]["NAME"] = os.environ["CERES_TEST_DB_NAME"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Argon2 is what Ceres uses (tests/team/test_auth.py checks it); tests hash hundreds of
+    # passwords, so they use a fast hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _minor_planet_catalogue(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
+) -> None:
+    """The catalogue is data loaded by a migration; a transactional test's flush removes it.
+    Put it back (committed, before the test's own transaction) for the tests that follow."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames for name in ("db", "transactional_db", "live_server")
+    )
+    if not uses_db:
+        return
+    with django_db_blocker.unblock():
+        if not Codename.objects.exists():
+            load_catalogue(Codename)
 
 
 STANDARD_ROLES: dict[str, tuple[str, list[str]]] = {

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from ceres.accounts.codenames import load_catalogue
-from ceres.accounts.models import Account, Codename, Product
+from ceres.accounts.models import Account, Product
 from ceres.team.models import ApiToken, Person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,13 +33,6 @@ CHROMIUM_ARGS = [
 SHOTS = Path(tempfile.gettempdir()) / "ceres-shots"
 PASSWORD = "correct horse battery staple"
 REAL_NAME = "Acme Robotics"
-
-
-@pytest.fixture
-def catalogue(transactional_db: None) -> None:
-    """A transactional test starts from a flushed database: the catalogue may be gone."""
-    if not Codename.objects.exists():
-        load_catalogue(Codename)
 
 
 @pytest.fixture
@@ -83,7 +75,7 @@ def assert_no_real_name(page: Page) -> None:
 def test_accounts_journey(
     live_server: object,
     browser: Browser,
-    catalogue: None,
+    transactional_db: None,
     products: dict[str, Product],
     cse: Person,
     engineer: Person,

@@ -151,9 +151,7 @@ def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
     if "kind" in cleaned and cleaned["kind"] not in Account.Kind.values:
         raise Invalid(f"must be one of {', '.join(Account.Kind.values)}", field="kind")
     if "deployment" in cleaned and cleaned["deployment"] not in Account.Deployment.values:
-        raise Invalid(
-            f"must be one of {', '.join(Account.Deployment.values)}", field="deployment"
-        )
+        raise Invalid(f"must be one of {', '.join(Account.Deployment.values)}", field="deployment")
     if "product" in cleaned and not isinstance(cleaned["product"], Product | None):
         key = str(cleaned["product"] or "")
         product = Product.objects.filter(key=key).first() if key else None
@@ -460,9 +458,11 @@ def start_dri_change(*, actor: Actor, account: Account, new_dri: Contact) -> Dri
 
 @transaction.atomic
 def set_checklist_item(*, actor: Actor, item_id: int, done: bool) -> ChecklistItem:
-    item = ChecklistItem.objects.select_related("dri_change__account__codename").filter(
-        pk=item_id
-    ).first()
+    item = (
+        ChecklistItem.objects.select_related("dri_change__account__codename")
+        .filter(pk=item_id)
+        .first()
+    )
     if item is None:
         raise NotFound("no such checklist item", field="item_id")
     change = item.dri_change
