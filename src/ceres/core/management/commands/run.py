@@ -93,7 +93,12 @@ class Command(BaseCommand):
         if demo_users.exists():
             lines.append("  log in (demo people, password 'ceres-demo'):")
             for person in demo_users.select_related("role", "user").order_by("user__username"):
-                lines.append(f"    {person.user.username:6} {person.role.name}")
+                sees = (
+                    "sees real names"
+                    if person.user.has_perm("accounts.view_confidential")
+                    else "codenames only"
+                )
+                lines.append(f"    {person.user.username:6} {person.role.name} ({sees})")
         else:
             lines.append("  log in with an account made by `ceres createsuperuser`")
         if demo_loaded:
