@@ -147,7 +147,7 @@ def test_list_filters_sorts_paginates_with_constant_queries(
             csm_owner=cse.pk,
         )
     headers = bearer(cse)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         r = client.get("/api/v1/accounts?product=premium&page_size=10&sort=-hosts", **headers)
     body = r.json()
     assert body["count"] == 15
@@ -156,6 +156,7 @@ def test_list_filters_sorts_paginates_with_constant_queries(
     r2 = client.get("/api/v1/accounts?product=premium&page_size=10&page=2&sort=-hosts", **headers)
     assert len(r2.json()["items"]) == 5
     assert client.get("/api/v1/accounts?page=0", **headers).json()["field"] == "page"
+    assert client.get("/api/v1/accounts?product=gold", **headers).json()["field"] == "product"
     assert client.get("/api/v1/accounts?sort=bogus", **headers).json()["field"] == "sort"
     assert client.get("/api/v1/accounts?page_size=5000", **headers).status_code == 422
 

@@ -70,7 +70,13 @@ def account_list(
             raise Invalid(f"must be one of {', '.join(Account.Kind.values)}", field="kind")
         qs = qs.filter(kind=kind)
     if product:
-        qs = qs.filter(product__key=product)
+        # Resolved to an id first: the planner can then walk the (kind, product, hosts) index
+        # in order and stop at the page, instead of sorting every matching account.
+        product_id = Product.objects.filter(key=product).values_list("id", flat=True).first()
+        if product_id is None:
+            known = ", ".join(Product.objects.values_list("key", flat=True))
+            raise Invalid(f"unknown product {product!r}; known: {known}", field="product")
+        qs = qs.filter(product_id=product_id)
     if deployment:
         if deployment not in Account.Deployment.values:
             raise Invalid(

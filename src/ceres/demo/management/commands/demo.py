@@ -8,7 +8,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rich.progress import Progress
 
@@ -82,4 +82,6 @@ class Command(BaseCommand):
                     also_avoid=(r.legal_name for r in rows[start + CHUNK :]),
                 )
                 progress.advance(bar, len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh planner statistics after a bulk load
         self.stdout.write(f"created {count} demo accounts (seed {seed})")
