@@ -5,6 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from ceres.accounts.api import router as accounts_router
+from ceres.conversations.api import router as conversations_router
 from ceres.core.apisupport import ActiveSessionAuth, install_error_handlers
 from ceres.team.api import router as team_router
 from ceres.team.tokens import TokenAuth
@@ -25,6 +26,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/team", team_router)
 api.add_router("/accounts", accounts_router)
+api.add_router("/conversations", conversations_router)
 
 
 @api.get("/ping", auth=None, tags=["meta"], summary="A trivial endpoint (benchmark baseline)")

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "ceres.team",
     "ceres.accounts",
     "ceres.playbook",
+    "ceres.conversations",
     "ceres.demo",
 ]
 

@@ -126,11 +126,8 @@ def test_changes_are_described_field_by_field(write: Write, demo_text: str) -> N
             'timezone: UTC\n    working_hours:\n      mon: ["08:00',
         )
         .replace(
-            "    permissions: [accounts.view_confidential]\n  - key: evangelist",
-            (
-                "    permissions: [accounts.view_confidential, accounts.add_contact]\n"
-                "  - key: evangelist"
-            ),
+            "      - conversations.add_message\n  - key: evangelist",
+            "      - conversations.add_message\n      - accounts.add_contact\n  - key: evangelist",
         )
         .replace("{key: premium, name: Fleet Premium}", "{key: premium, name: Fleet Premium+}")
     )
@@ -203,7 +200,9 @@ def test_the_playbook_updates_roles_made_elsewhere(write: Write, roles: dict[str
     result = apply_path(write(MINIMAL), dry_run=True)
     assert result.changes[0] == (
         "~ role cse: permissions -accounts.add_account -accounts.add_contact "
-        "-accounts.change_account -accounts.change_contact"
+        "-accounts.change_account -accounts.change_contact "
+        "-conversations.add_conversation -conversations.add_message "
+        "-conversations.change_conversation -conversations.view_conversation"
     )
     assert result.changes[1] == "~ role engineer: position 0 -> 1"
     assert result.kept == ["  role vp-cs: not in playbook, kept"]

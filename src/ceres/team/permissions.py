@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 
 from ceres.core.errors import Invalid
 
-CERES_APPS = ("core", "team", "accounts", "playbook")
+CERES_APPS = ("core", "team", "accounts", "playbook", "conversations")
 ALL = "all"
 
 

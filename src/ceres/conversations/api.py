@@ -1,0 +1,288 @@
+from __future__ import annotations
+
+import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from ceres.accounts.selectors import get_account
+from ceres.conversations import selectors, services
+from ceres.conversations.models import Conversation, Message
+from ceres.core.apisupport import paginate, request_user
+from ceres.core.errors import Invalid, PermissionDenied
+from ceres.team.models import Person
+
+router = Router(tags=["conversations"])
+HIDDEN = None  # confidential requester fields are null for viewers without the permission
+
+
+class MessageOut(Schema):
+    id: int
+    kind: str
+    author: str | None
+    body: str
+    is_automatic: bool
+    created_at: datetime.datetime
+
+
+class ConversationOut(Schema):
+    id: int
+    source: str
+    category: str
+    subject: str
+    status: str
+    priority: str
+    account_id: int | None
+    account: str | None  # the codename, or the real name with accounts.view_confidential
+    assignee: str | None
+    requester_name: str | None
+    requester_email: str | None
+    tags: list[str]
+    fields: dict[str, Any]
+    received_at: datetime.datetime
+    first_responded_at: datetime.datetime | None
+    closed_at: datetime.datetime | None
+    closure_note: str
+
+
+class ConversationDetail(ConversationOut):
+    messages: list[MessageOut]
+
+
+class ConversationPage(Schema):
+    items: list[ConversationOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class ConversationIn(Schema):
+    subject: str = Field("", max_length=300)
+    body: str
+    source: Literal["api", "email"] = "api"
+    category: str = "support"
+    account_id: int | None = None
+    requester_name: str = Field("", max_length=200)
+    requester_email: str = Field("", max_length=254)
+    priority: str = "P3"
+    fields: dict[str, str | int | float | bool] = {}
+    received_at: datetime.datetime | None = None
+
+
+class ConversationPatch(Schema):
+    status: str | None = None
+    priority: str | None = None
+    assignee: str | None = Field(None, description="a username, or empty to unassign")
+    category: str | None = None
+    closure_note: str | None = None
+    closure_note_from_last_reply: bool = False
+    tags: list[str] | None = None
+
+
+class MessageIn(Schema):
+    kind: Literal["reply", "note", "inbound"]
+    body: str = ""
+    saved_reply: str = ""
+    variables: dict[str, str] = {}
+    cc: list[str] = []
+
+
+class ConversationFilters(Schema):
+    queue: str = "all_open"
+    status: str = ""
+    source: str = ""
+    category: str = ""
+    priority: str = ""
+    account_id: int | None = None
+    assignee: str = ""
+    tag: str = ""
+    q: str = ""
+    page: int = 1
+    page_size: int = 50
+
+
+class SavedReplyOut(Schema):
+    key: str
+    name: str
+    subject: str
+    body: str
+    category: str
+    variables: list[str]
+
+
+class RenderIn(Schema):
+    conversation_id: int
+    variables: dict[str, str] = {}
+
+
+def _require(request: HttpRequest, perm: str) -> None:
+    if not request_user(request).has_perm(perm):
+        raise PermissionDenied(f"you need the permission {perm}")
+
+
+def conversation_fields(c: Conversation, request: HttpRequest) -> dict[str, Any]:
+    user = request_user(request)
+    visible = selectors.requester_visible(c, user)
+    account_name = None
+    if c.account is not None:
+        account_name = c.account.legal_name if visible else c.account.codename.name
+    return {
+        "id": c.pk,
+        "source": c.source,
+        "category": c.category,
+        "subject": c.subject,
+        "status": c.status,
+        "priority": c.priority,
+        "account_id": c.account_id,
+        "account": account_name,
+        "assignee": c.assignee.user.username if c.assignee else None,
+        "requester_name": c.requester_name if visible else HIDDEN,
+        "requester_email": c.requester_email if visible else HIDDEN,
+        "tags": sorted(t.name for t in c.tags.all()),
+        "fields": c.fields,
+        "received_at": c.received_at,
+        "first_responded_at": c.first_responded_at,
+        "closed_at": c.closed_at,
+        "closure_note": c.closure_note,
+    }
+
+
+def message_fields(m: Message, *, requester_visible: bool) -> dict[str, Any]:
+    author = m.author_name or None
+    if m.kind == Message.Kind.INBOUND and not requester_visible:
+        author = HIDDEN
+    return {
+        "id": m.pk,
+        "kind": m.kind,
+        "author": author,
+        "body": m.body,
+        "is_automatic": m.is_automatic,
+        "created_at": m.created_at,
+    }
+
+
+def detail(c: Conversation, request: HttpRequest) -> dict[str, Any]:
+    visible = selectors.requester_visible(c, request_user(request))
+    return {
+        **conversation_fields(c, request),
+        "messages": [
+            message_fields(m, requester_visible=visible) for m in selectors.messages_of(c)
+        ],
+    }
+
+
+@router.get("", response=ConversationPage, summary="Conversations: queues, filters, search")
+def list_conversations(request: HttpRequest, filters: Query[ConversationFilters]) -> dict[str, Any]:
+    _require(request, "conversations.view_conversation")
+    qs = (
+        selectors.conversation_list(
+            user=request_user(request),
+            **filters.model_dump(exclude={"page", "page_size"}),
+        )
+        .select_related("assignee__user")
+        .prefetch_related("tags")
+    )
+    page = paginate(qs, page=filters.page, page_size=filters.page_size)
+    return {
+        "items": [conversation_fields(c, request) for c in page.items],
+        "count": page.count,
+        "page": page.page,
+        "page_size": page.page_size,
+    }
+
+
+@router.post("", response={201: ConversationDetail}, summary="Open a conversation")
+def open_conversation(request: HttpRequest, payload: ConversationIn) -> tuple[int, dict[str, Any]]:
+    _require(request, "conversations.add_conversation")
+    values = payload.model_dump()
+    account_id = values.pop("account_id")
+    account = get_account(account_id) if account_id is not None else None
+    conversation = services.open_conversation(
+        actor=request_user(request), account=account, **values
+    )
+    return 201, detail(conversation, request)
+
+
+@router.get("/saved-replies", response=list[SavedReplyOut], summary="Saved replies")
+def list_saved_replies(request: HttpRequest, category: str = "") -> list[dict[str, Any]]:
+    _require(request, "conversations.view_conversation")
+    return [
+        {
+            "key": s.key,
+            "name": s.name,
+            "subject": s.subject,
+            "body": s.body,
+            "category": s.category,
+            "variables": services.variables_of(s.body),
+        }
+        for s in selectors.saved_replies(category=category)
+    ]
+
+
+@router.post("/saved-replies/{key}/render", response=dict[str, str])
+def render_saved_reply(request: HttpRequest, key: str, payload: RenderIn) -> dict[str, str]:
+    _require(request, "conversations.view_conversation")
+    saved = selectors.get_saved_reply(key)
+    conversation = selectors.get_conversation(payload.conversation_id)
+    text = services.render_saved_reply(
+        saved_reply=saved, conversation=conversation, variables=payload.variables
+    )
+    subject = services.render_template(
+        saved.subject, conversation=conversation, variables=payload.variables
+    )
+    return {"subject": subject, "body": text}
+
+
+@router.get("/{conversation_id}", response=ConversationDetail)
+def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, Any]:
+    _require(request, "conversations.view_conversation")
+    return detail(selectors.get_conversation(conversation_id), request)
+
+
+@router.patch("/{conversation_id}", response=ConversationDetail)
+def update_conversation(
+    request: HttpRequest, conversation_id: int, payload: ConversationPatch
+) -> dict[str, Any]:
+    _require(request, "conversations.change_conversation")
+    conversation = selectors.get_conversation(conversation_id)
+    changes = payload.model_dump(exclude_unset=True)
+    if "assignee" in changes:
+        username = changes.pop("assignee") or ""
+        assignee = None
+        if username:
+            assignee = Person.objects.filter(user__username=username).first()
+            if assignee is None:
+                raise Invalid(f"no team member {username!r}", field="assignee")
+        changes["assignee"] = assignee
+    services.update_conversation(actor=request_user(request), conversation=conversation, **changes)
+    return detail(conversation, request)
+
+
+@router.post("/{conversation_id}/messages", response={201: MessageOut})
+def add_message(
+    request: HttpRequest, conversation_id: int, payload: MessageIn
+) -> tuple[int, dict[str, Any]]:
+    _require(request, "conversations.add_message")
+    conversation = selectors.get_conversation(conversation_id)
+    user = request_user(request)
+    body = payload.body
+    subject = ""
+    if payload.saved_reply:
+        saved = selectors.get_saved_reply(payload.saved_reply)
+        body = services.render_saved_reply(
+            saved_reply=saved, conversation=conversation, variables=payload.variables
+        )
+        subject = services.render_template(
+            saved.subject, conversation=conversation, variables=payload.variables
+        )
+    if payload.kind == "reply":
+        message = services.reply(
+            actor=user, conversation=conversation, body=body, cc=payload.cc, subject=subject
+        )
+    elif payload.kind == "note":
+        message = services.add_note(actor=user, conversation=conversation, body=body)
+    else:
+        message = services.add_inbound_message(conversation=conversation, body=body)
+    visible = selectors.requester_visible(conversation, user)
+    return 201, message_fields(message, requester_visible=visible)
