@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
-
 from ceres.accounts.api import router as accounts_router
 from ceres.conversations.api import router as conversations_router
-from ceres.core.apisupport import ActiveSessionAuth, install_error_handlers
+from ceres.core.apisupport import ActiveSessionAuth, CeresApi, install_error_handlers
+from ceres.sla.api import router as sla_router
 from ceres.team.api import router as team_router
 from ceres.team.tokens import TokenAuth
 
-api = NinjaAPI(
+api = CeresApi(
     title="Ceres API",
     version="1",
     description=(
@@ -27,6 +26,7 @@ install_error_handlers(api)
 api.add_router("/team", team_router)
 api.add_router("/accounts", accounts_router)
 api.add_router("/conversations", conversations_router)
+api.add_router("/sla", sla_router)
 
 
 @api.get("/ping", auth=None, tags=["meta"], summary="A trivial endpoint (benchmark baseline)")

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "ceres.accounts",
     "ceres.playbook",
     "ceres.conversations",
+    "ceres.sla",
     "ceres.demo",
 ]
 

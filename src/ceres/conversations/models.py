@@ -67,6 +67,8 @@ class Conversation(models.Model):
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The nearest deadline of a running SLA clock (kept by ceres.sla.engine): the inbox's order.
+    next_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     closure_note = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -22,6 +22,7 @@ from ceres.conversations.models import Conversation, Message, SavedReply, Tag
 from ceres.core.audit.services import Actor, diff, record_change, snapshot
 from ceres.core.errors import Conflict, Invalid
 from ceres.core.outbox.services import enqueue
+from ceres.sla import engine as sla
 from ceres.team.models import Person
 
 MAX_BODY = 50_000  # characters: a message longer than this is refused, not cut
@@ -147,6 +148,7 @@ def open_conversation(
         external_id=external_id[:200],
         created_at=received,
     )
+    sla.conversation_opened(conversation)
     record_change(
         actor=actor,
         action="conversation.open",
@@ -189,10 +191,14 @@ def add_inbound_message(
         raise Conflict("this message is already recorded", field="external_id") from exc
     before = snapshot(conversation, CONVERSATION_FIELDS)
     conversation.last_customer_message_at = received
+    reopened = conversation.status == Status.CLOSED
     if conversation.status in (Status.CLOSED, Status.WAITING_ON_CUSTOMER):
         conversation.status = Status.OPEN
         conversation.closed_at = None
     conversation.save()
+    if before["status"] != conversation.status:
+        sla.status_changed(conversation, old=before["status"], new=conversation.status, at=received)
+    sla.customer_wrote(conversation, received, reopened=reopened)
     changes = diff(before, snapshot(conversation, CONVERSATION_FIELDS))
     if changes:
         record_change(
@@ -233,9 +239,11 @@ def reply(
         is_automatic=is_automatic,
         created_at=now,
     )
-    if not is_automatic and conversation.first_responded_at is None:
-        conversation.first_responded_at = now
-        conversation.save(update_fields=["first_responded_at", "updated_at"])
+    if not is_automatic:
+        if conversation.first_responded_at is None:
+            conversation.first_responded_at = now
+            conversation.save(update_fields=["first_responded_at", "updated_at"])
+        sla.team_replied(conversation, now)
     cc_list = [_check_email(a, field="cc") for a in cc if str(a).strip()]
     if conversation.source in (Conversation.Source.CONTACT_FORM, Conversation.Source.EMAIL):
         enqueue(
@@ -324,6 +332,12 @@ def update_conversation(
     conversation.save()
     if tags is not None:
         set_tags(actor=actor, conversation=conversation, names=tags)
+    if before["status"] != conversation.status:
+        sla.status_changed(
+            conversation, old=before["status"], new=conversation.status, at=timezone.now()
+        )
+    if before["priority"] != conversation.priority:
+        sla.priority_changed(conversation)
     changes = diff(before, snapshot(conversation, CONVERSATION_FIELDS))
     if changes:
         record_change(

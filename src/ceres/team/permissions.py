@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 
 from ceres.core.errors import Invalid
 
-CERES_APPS = ("core", "team", "accounts", "playbook", "conversations")
+CERES_APPS = ("core", "team", "accounts", "playbook", "conversations", "sla")
 ALL = "all"
 
 

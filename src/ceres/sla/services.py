@@ -1,0 +1,194 @@
+"""Writes of the SLA engine: calendars and policies (from the playbook or the UI), and the
+sweep that turns deadlines into warnings and breaches."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ceres.conversations.models import Conversation
+from ceres.core.audit.services import Actor, diff, record_change, snapshot
+from ceres.core.businesstime import Calendar
+from ceres.core.errors import Invalid
+from ceres.core.outbox.services import enqueue
+from ceres.sla.models import BusinessCalendar, SlaClock, SlaPolicy
+from ceres.sla.policies import validate_policy
+from ceres.team.models import Person
+
+log = logging.getLogger(__name__)
+URGENT = (Conversation.Priority.P0, Conversation.Priority.P1)
+
+
+@transaction.atomic
+def save_calendar(*, actor: Actor, key: str, spec: dict[str, Any]) -> BusinessCalendar:
+    calendar = Calendar.from_spec(spec)  # raises Invalid naming the field
+    normalized = calendar.to_spec()
+    row = BusinessCalendar.objects.filter(key=key).first()
+    before = {"spec": row.spec} if row else {}
+    if row is None:
+        row = BusinessCalendar(key=key)
+    row.spec = normalized
+    row.save()
+    changes = diff(before, {"spec": normalized})
+    if changes:
+        record_change(
+            actor=actor,
+            action="calendar.update" if before else "calendar.create",
+            target=row,
+            target_label=key,
+            changes=changes,
+        )
+    return row
+
+
+POLICY_FIELDS = ("position", "match", "targets", "pause_on", "warn_at_fraction", "escalate_to_role")
+
+
+@transaction.atomic
+def save_policy(
+    *,
+    actor: Actor,
+    key: str,
+    position: int,
+    match: dict[str, Any],
+    targets: dict[str, Any],
+    pause_on: list[str] | None = None,
+    warn_at_fraction: float = 0.75,
+    escalate_to_role: str = "",
+) -> SlaPolicy:
+    pause = list(pause_on if pause_on is not None else ["waiting_on_customer", "on_hold"])
+    validate_policy(
+        match=match,
+        targets=targets,
+        pause_on=pause,
+        known_calendars=set(BusinessCalendar.objects.values_list("key", flat=True)),
+    )
+    if position < 0:
+        raise Invalid("must be 0 or more", field="position")
+    if not 0 < warn_at_fraction < 1:
+        raise Invalid("must be between 0 and 1 (e.g. 0.75)", field="warn_at_fraction")
+    policy = SlaPolicy.objects.filter(key=key).first()
+    before = snapshot(policy, POLICY_FIELDS) if policy else {}
+    policy = policy or SlaPolicy(key=key)
+    policy.position = position
+    policy.match = match
+    policy.targets = targets
+    policy.pause_on = pause
+    policy.warn_at_fraction = warn_at_fraction
+    policy.escalate_to_role = escalate_to_role
+    policy.save()
+    changes = diff(before, snapshot(policy, POLICY_FIELDS))
+    if changes:
+        record_change(
+            actor=actor,
+            action="sla_policy.update" if before else "sla_policy.create",
+            target=policy,
+            target_label=key,
+            changes=changes,
+        )
+    return policy
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+
+def _queue_people() -> list[Person]:
+    """Who hears about an unassigned conversation: everyone whose role may work the queue."""
+    perm = Permission.objects.filter(
+        content_type__app_label="conversations", codename="change_conversation"
+    ).first()
+    if perm is None:
+        return []
+    people = Person.objects.filter(is_active=True, role__group__permissions=perm)
+    return [p for p in people if perm_name(perm) not in (p.withheld_permissions or [])]
+
+
+def perm_name(perm: Permission) -> str:
+    return f"{perm.content_type.app_label}.{perm.codename}"
+
+
+def _recipients(clock: SlaClock, *, breach: bool) -> list[str]:
+    conversation = clock.conversation
+    people = [conversation.assignee] if conversation.assignee else _queue_people()
+    if (
+        breach
+        and conversation.priority in URGENT
+        and clock.policy
+        and clock.policy.escalate_to_role
+    ):
+        people += list(
+            Person.objects.filter(is_active=True, role__key=clock.policy.escalate_to_role)
+        )
+    return sorted({p.email for p in people if p is not None and p.email})
+
+
+def _describe(clock: SlaClock) -> str:
+    conversation = clock.conversation
+    # Codenames only: not every recipient may see customers' real names.
+    who = conversation.account.codename.name if conversation.account else "no account"
+    return f"#{conversation.pk} {conversation.priority} ({who}): {conversation.subject[:80]}"
+
+
+def _notify(clock: SlaClock, *, breach: bool, now: datetime.datetime) -> None:
+    to = _recipients(clock, breach=breach)
+    if not to:
+        log.warning(
+            "SLA %s for conversation %s: nobody to notify", clock.target, clock.conversation_id
+        )
+        return
+    what = "BREACHED" if breach else "due soon"
+    target = clock.get_target_display().lower()
+    enqueue(
+        channel="email",
+        idempotency_key=f"sla-clock-{clock.pk}-{'breach' if breach else 'warning'}",
+        payload={
+            "to": to,
+            "cc": [],
+            "subject": f"[SLA {what}] {target}: {_describe(clock)}",
+            "body": (
+                f"The {target} target of conversation {_describe(clock)} is {what}.\n"
+                f"Due: {clock.due_at.isoformat()}\n"
+            ),
+        },
+    )
+
+
+def sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Mark warnings and breaches of running clocks and notify, each exactly once: a clock is
+    claimed by a conditional UPDATE, so several workers sweeping at once notify once."""
+    now = now or timezone.now()
+    running = Q(stopped_at__isnull=True, paused_at__isnull=True)
+    counts = {"warnings": 0, "breaches": 0}
+    due = SlaClock.objects.filter(running, breached_at__isnull=True, due_at__lte=now)
+    for clock_id in list(due.values_list("pk", flat=True)[:1000]):
+        with transaction.atomic():
+            claimed = SlaClock.objects.filter(pk=clock_id, breached_at__isnull=True).update(
+                breached_at=now
+            )
+            if claimed:
+                clock = SlaClock.objects.select_related(
+                    "conversation__account__codename", "conversation__assignee", "policy"
+                ).get(pk=clock_id)
+                _notify(clock, breach=True, now=now)
+                counts["breaches"] += 1
+    warn = SlaClock.objects.filter(
+        running, warned_at__isnull=True, breached_at__isnull=True, warn_at__lte=now
+    )
+    for clock_id in list(warn.values_list("pk", flat=True)[:1000]):
+        with transaction.atomic():
+            claimed = SlaClock.objects.filter(pk=clock_id, warned_at__isnull=True).update(
+                warned_at=now
+            )
+            if claimed:
+                clock = SlaClock.objects.select_related(
+                    "conversation__account__codename", "conversation__assignee", "policy"
+                ).get(pk=clock_id)
+                _notify(clock, breach=False, now=now)
+                counts["warnings"] += 1
+    return counts
