@@ -95,7 +95,7 @@ def team_replied(conversation: Conversation, at: datetime.datetime) -> None:
     """A public reply by a person: the response clocks stop (met or late)."""
     conversation.sla_clocks.filter(
         stopped_at__isnull=True, target__in=[Target.FIRST_RESPONSE, Target.NEXT_RESPONSE]
-    ).update(stopped_at=at)
+    ).update(stopped_at=at, stopped_by="reply")
     refresh_next_due(conversation)
 
 
@@ -153,7 +153,9 @@ def status_changed(
     conversation: Conversation, *, old: str, new: str, at: datetime.datetime
 ) -> None:
     if new == Conversation.Status.CLOSED:
-        conversation.sla_clocks.filter(stopped_at__isnull=True).update(stopped_at=at)
+        conversation.sla_clocks.filter(stopped_at__isnull=True).update(
+            stopped_at=at, stopped_by="close"
+        )
         refresh_next_due(conversation)
         return
     pausing = _pause_statuses(conversation)

@@ -84,6 +84,10 @@ class SlaClock(models.Model):
     # Time (elapsed or business, by kind) still to run when paused.
     remaining_seconds_at_pause = models.FloatField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
+    # Why it stopped: a team reply answers a response target; closing ends every clock.
+    stopped_by = models.CharField(
+        max_length=10, blank=True, default="", choices=[("reply", "reply"), ("close", "close")]
+    )
     warned_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
 
