@@ -37,7 +37,13 @@ class Command(BaseCommand):
         person_model = apps.get_model("team", "Person")
         if not options["no_demo"] and not person_model.objects.exists():
             self.stdout.write("empty database: loading the demo playbook and demo accounts…")
-            call_command("demo", accounts=options["demo_accounts"], seed=1, no_progress=True)
+            call_command(
+                "demo",
+                accounts=options["demo_accounts"],
+                conversations=80,
+                seed=1,
+                no_progress=True,
+            )
             demo_loaded = True
         url = f"http://{options['host']}:{options['port']}/"
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ceres.settings"}

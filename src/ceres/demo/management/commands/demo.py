@@ -15,6 +15,7 @@ from rich.progress import Progress
 from ceres.accounts.imports import import_accounts
 from ceres.accounts.models import Product
 from ceres.core.errors import CeresError
+from ceres.demo.conversations import make_conversations
 from ceres.demo.generator import account_rows
 from ceres.playbook import selectors as playbook_selectors
 from ceres.playbook import services as playbook_services
@@ -35,18 +36,27 @@ class Command(BaseCommand):
             default=DEMO_PASSWORD,
             help="password set on the demo playbook's people (default: %(default)s)",
         )
+        parser.add_argument(
+            "--conversations", type=int, default=0, help="recent support conversations to add"
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
         count: int = options["accounts"]
         if not 0 <= count <= 100_000:
             raise CommandError("--accounts: must be between 0 and 100000", returncode=2)
+        conversations: int = options["conversations"]
+        if not 0 <= conversations <= 100_000:
+            raise CommandError("--conversations: must be between 0 and 100000", returncode=2)
         try:
             if not playbook_selectors.is_applied():
                 result = playbook_services.apply_path(playbook_services.DEMO_PLAYBOOK)
                 self.stdout.write(f"applied the demo playbook ({len(result.changes)} changes)")
             self._set_demo_passwords(options["password"])
             self._make_accounts(count, options["seed"], show=not options["no_progress"])
+            if conversations:
+                make_conversations(count=conversations, seed=options["seed"])
+                self.stdout.write(f"created {conversations} demo conversations")
         except CeresError as exc:
             raise CommandError(f"{exc.field}: {exc.message}", returncode=2) from exc
 
