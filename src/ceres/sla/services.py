@@ -113,18 +113,34 @@ def perm_name(perm: Permission) -> str:
     return f"{perm.content_type.app_label}.{perm.codename}"
 
 
-def _recipients(clock: SlaClock, *, breach: bool) -> list[str]:
+class _Audience:
+    """Who to tell, looked up once per sweep rather than once per clock."""
+
+    def __init__(self) -> None:
+        self._queue: list[Person] | None = None
+        self._roles: dict[str, list[Person]] = {}
+
+    def queue(self) -> list[Person]:
+        if self._queue is None:
+            self._queue = _queue_people()
+        return self._queue
+
+    def role(self, key: str) -> list[Person]:
+        if key not in self._roles:
+            self._roles[key] = list(Person.objects.filter(is_active=True, role__key=key))
+        return self._roles[key]
+
+
+def _recipients(clock: SlaClock, *, breach: bool, audience: _Audience) -> list[str]:
     conversation = clock.conversation
-    people = [conversation.assignee] if conversation.assignee else _queue_people()
+    people = [conversation.assignee] if conversation.assignee else audience.queue()
     if (
         breach
         and conversation.priority in URGENT
         and clock.policy
         and clock.policy.escalate_to_role
     ):
-        people += list(
-            Person.objects.filter(is_active=True, role__key=clock.policy.escalate_to_role)
-        )
+        people = [*people, *audience.role(clock.policy.escalate_to_role)]
     return sorted({p.email for p in people if p is not None and p.email})
 
 
@@ -135,8 +151,8 @@ def _describe(clock: SlaClock) -> str:
     return f"#{conversation.pk} {conversation.priority} ({who}): {conversation.subject[:80]}"
 
 
-def _notify(clock: SlaClock, *, breach: bool, now: datetime.datetime) -> None:
-    to = _recipients(clock, breach=breach)
+def _notify(clock: SlaClock, *, breach: bool, audience: _Audience) -> None:
+    to = _recipients(clock, breach=breach, audience=audience)
     if not to:
         log.warning(
             "SLA %s for conversation %s: nobody to notify", clock.target, clock.conversation_id
@@ -165,6 +181,7 @@ def sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     running = Q(stopped_at__isnull=True, paused_at__isnull=True)
     counts = {"warnings": 0, "breaches": 0}
+    audience = _Audience()
     due = SlaClock.objects.filter(running, breached_at__isnull=True, due_at__lte=now)
     for clock_id in list(due.values_list("pk", flat=True)[:1000]):
         with transaction.atomic():
@@ -175,7 +192,7 @@ def sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
                 clock = SlaClock.objects.select_related(
                     "conversation__account__codename", "conversation__assignee", "policy"
                 ).get(pk=clock_id)
-                _notify(clock, breach=True, now=now)
+                _notify(clock, breach=True, audience=audience)
                 counts["breaches"] += 1
     warn = SlaClock.objects.filter(
         running, warned_at__isnull=True, breached_at__isnull=True, warn_at__lte=now
@@ -189,6 +206,6 @@ def sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
                 clock = SlaClock.objects.select_related(
                     "conversation__account__codename", "conversation__assignee", "policy"
                 ).get(pk=clock_id)
-                _notify(clock, breach=False, now=now)
+                _notify(clock, breach=False, audience=audience)
                 counts["warnings"] += 1
     return counts
