@@ -55,15 +55,16 @@ def test_an_unknown_section_lists_the_sections(write: Write) -> None:
     text = MINIMAL + "peeple: []\n"
     assert refused(write, text) == [
         f"FILE:{line_of(text, 'peeple')}: peeple: unknown section 'peeple'; did you mean "
-        "'people'? (sections here: version, organization, roles, people, products, checklists)"
+        "'people'? (sections here: version, organization, roles, people, products, checklists, "
+        "calendars, sla_policies, saved_replies)"
     ]
 
 
 def test_sections_of_later_releases_are_refused_not_ignored(write: Write) -> None:
-    text = MINIMAL + "calendars:\n  always: {timezone: UTC, hours: all}\nrituals: []\n"
+    text = MINIMAL + "rotations:\n  developer-on-call: {people: [engineer]}\nrituals: []\n"
     assert refused(write, text) == [
-        f"FILE:{line_of(text, 'calendars')}: calendars: section 'calendars' is not supported "
-        "yet by this version of Ceres; remove it (business calendars will be supported by a "
+        f"FILE:{line_of(text, 'rotations')}: rotations: section 'rotations' is not supported "
+        "yet by this version of Ceres; remove it (on-call rotations will be supported by a "
         "later release)",
         f"FILE:{line_of(text, 'rituals')}: rituals: section 'rituals' is not supported yet by "
         "this version of Ceres; remove it (rituals will be supported by a later release)",

@@ -67,9 +67,21 @@ class _Builder:
                 return self._mapping(node, path)
             if isinstance(node, SequenceNode):
                 return [self._item(item, (*path, index)) for index, item in enumerate(node.value)]
-            return self.loader.construct_object(node, deep=True)
+            return self._scalar(node, path)
         finally:
             self.open.discard(id(node))
+
+    def _scalar(self, node: Node, path: DocPath) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except ValueError:
+            # An unquoted 2026-13-01 looks like a date to YAML, which then cannot build it.
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                message = f"{node.value!r} is not a valid date (YYYY-MM-DD)"
+            else:  # pragma: no cover - PyYAML's other scalars are checked by their pattern
+                message = f"{node.value!r} cannot be read"
+            self.problems.append(Problem(path, message, line=_line(node)))
+            return None
 
     def _item(self, node: Node, path: DocPath) -> Any:
         self.lines.setdefault(path, _line(node))

@@ -1,22 +1,24 @@
 """The diff between a checked playbook and the database, and the writes that would close it.
 
-A `Change` carries both what a person reads (`describe()`) and the keyword arguments of the
-service call that makes it, so the dry run prints exactly what the apply would do.
+A `Change` (changes.py) carries both what a person reads (`describe()`) and the keyword
+arguments of the service call that makes it, so the dry run prints exactly what the apply would
+do. The sections of calendars, SLA policies and saved replies are planned in `sla_plan.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from ceres.core.hours import validate_weekly_hours
+from ceres.playbook import sla_plan
+from ceres.playbook.changes import Change, Plan, compare
 from ceres.playbook.checks import new_username
 from ceres.playbook.errors import DocPath, Problem
 from ceres.playbook.schema import PersonSpec, PlaybookSpec, StepSpec
 from ceres.playbook.state import State, StoredPerson
 from ceres.team.permissions import ALL
 
-Kind = Literal["organization", "role", "person", "product", "checklist"]
+__all__ = ["PLAYBOOK_FIELD", "Change", "Plan", "flatten_steps", "make_plan"]
 
 # Person fields: playbook name -> name in the team services (and the Person model).
 PERSON_FIELDS = {
@@ -31,60 +33,6 @@ PERSON_FIELDS = {
     "active": "is_active",
 }
 PLAYBOOK_FIELD = {service: playbook for playbook, service in PERSON_FIELDS.items()}
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: Kind
-    key: str  # what identifies the thing: a role key, an e-mail address, a product key
-    path: DocPath  # where it is written in the playbook
-    created: bool
-    summary: str = ""  # for a new thing: its name
-    fields: tuple[tuple[str, Any, Any], ...] = ()  # (playbook field, before, after)
-    # Keyword arguments of the service call that makes the change.
-    values: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def describe(self) -> str:
-        what = f"{self.kind} {self.key}" if self.key else self.kind
-        if self.created:
-            return f"+ {what}: {self.summary}"
-        parts = [_describe_field(name, before, after) for name, before, after in self.fields]
-        return f"~ {what}: " + "; ".join(parts)
-
-
-@dataclass
-class Plan:
-    changes: list[Change] = field(default_factory=list)
-    unchanged: int = 0
-    kept: list[str] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-
-
-def _show(value: Any) -> str:
-    if value is None or value == "" or value == {}:
-        return "(none)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return ", ".join(f"{day} {' '.join(spans) or 'closed'}" for day, spans in value.items())
-    text = str(value)
-    return repr(text) if " " in text else text
-
-
-def _describe_field(name: str, before: Any, after: Any) -> str:
-    if name == "permissions":
-        added = [f"+{p}" for p in sorted(set(after) - set(before))]
-        removed = [f"-{p}" for p in sorted(set(before) - set(after))]
-        return "permissions " + " ".join(added + removed)
-    if name == "steps":
-        if len(before) == len(after):
-            return f"steps: wording or nesting of the {len(after)} steps"
-        return f"steps: {len(before)} -> {len(after)} steps"
-    return f"{name} {_show(before)} -> {_show(after)}"
-
-
-def _compare(pairs: dict[str, tuple[Any, Any]]) -> tuple[tuple[str, Any, Any], ...]:
-    return tuple((name, old, new) for name, (old, new) in pairs.items() if old != new)
 
 
 def flatten_steps(steps: list[StepSpec], depth: int = 0) -> list[dict[str, Any]]:
@@ -112,13 +60,10 @@ class _Planner:
         self.plan = Plan()
 
     def add(self, change: Change | None) -> None:
-        if change is None:
-            self.plan.unchanged += 1
-        else:
-            self.plan.changes.append(change)
+        self.plan.add(change)
 
     def keep(self, kind: str, keys: list[str]) -> None:
-        self.plan.kept += [f"  {kind} {key}: not in playbook, kept" for key in keys]
+        self.plan.keep(kind, keys)
 
     def organization(self) -> None:
         wanted = self.spec.organization
@@ -133,7 +78,7 @@ class _Planner:
             summary = f"{wanted.name} (product {wanted.product_name})"
             self.add(Change("organization", "", path, True, summary, (), values))
             return
-        fields = _compare(
+        fields = compare(
             {
                 "name": (stored.name, wanted.name),
                 "product_name": (stored.product_name, wanted.product_name),
@@ -159,7 +104,7 @@ class _Planner:
             if stored is None:
                 self.add(Change("role", role.key, path, True, role.name, (), values))
                 continue
-            fields = _compare(
+            fields = compare(
                 {
                     "name": (stored.name, role.name),
                     "position": (stored.position, position),
@@ -224,7 +169,7 @@ class _Planner:
                     "creates the person",
                 )
             )
-        fields = _compare(pairs)
+        fields = compare(pairs)
         if not fields:
             return None
         values = {PERSON_FIELDS[name]: after for name, _, after in fields}
@@ -242,7 +187,7 @@ class _Planner:
             if stored is None:
                 self.add(Change("product", product.key, path, True, product.name, (), values))
                 continue
-            fields = _compare(
+            fields = compare(
                 {"name": (stored.name, product.name), "position": (stored.position, position)}
             )
             change = Change("product", product.key, path, False, "", fields, values)
@@ -264,7 +209,7 @@ class _Planner:
                 summary = f"{checklist.name} ({len(steps)} steps)"
                 self.add(Change("checklist", key, path, True, summary, (), values))
                 continue
-            fields = _compare({"name": (stored.name, checklist.name)})
+            fields = compare({"name": (stored.name, checklist.name)})
             if _step_tuples(stored.steps) != _step_tuples(steps):
                 fields += (("steps", stored.steps, steps),)
             self.add(Change("checklist", key, path, False, "", fields, values) if fields else None)
@@ -279,4 +224,7 @@ def make_plan(spec: PlaybookSpec, state: State) -> Plan:
     planner.people()
     planner.products()
     planner.checklists()
+    sla_plan.calendars(spec, state, planner.plan)
+    sla_plan.sla_policies(spec, state, planner.plan)
+    sla_plan.saved_replies(spec, state, planner.plan)
     return planner.plan

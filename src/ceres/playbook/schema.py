@@ -3,33 +3,51 @@
 These models check what one value can be on its own (a slug, an e-mail address, a time zone)
 and normalise it the way the services store it, so the diff compares like with like. What
 needs the whole document or the database (a role that exists, a login used twice) is checked in
-`checks.py`.
+`checks.py` and `sla_checks.py`.
 
 Optional fields of a person are `None` when left out: the playbook then does not manage that
 field and the stored value is kept (see docs/playbook.md, "What the playbook manages").
+
+A value that may be written as one thing or as a list of them (an SLA target's rules, a match
+value) is a union told apart by `_one_or_many`: its branches are tagged `<one>` / `<many>` so an
+error's location says which shape was read, and `shape.py` drops the tag when it names the field.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Annotated, Any
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag
 from pydantic_core import PydanticCustomError
 
+from ceres.conversations.services import MAX_BODY
 from ceres.core.errors import Invalid
 from ceres.core.hours import validate_timezone
 
 SUPPORTED_VERSION = 1
+ONE, MANY = "<one>", "<many>"  # union tags: never a key a playbook can write at that place
+SHAPE_ERROR = "playbook_shape"  # an error whose message says what was expected
+
+# SLA targets in the order they are shown and stored.
+TARGETS = ("first_response", "next_response", "resolution")
+CLOCKS = ("business", "elapsed")
+WHEN = ("always", "inside_hours", "outside_hours")
+DEFAULT_PAUSE_ON = ("waiting_on_customer", "on_hold")
+DEFAULT_WARN_AT = 0.75
+MAX_DURATION_SECONDS = 366 * 24 * 3600
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,19}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_DURATION = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?$")
+_PERCENT = re.compile(r"^([0-9]{1,3}(?:\.[0-9]+)?) ?%$")
+_CATEGORY = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
 
 
 def _refuse(message: str) -> PydanticCustomError:
@@ -131,6 +149,106 @@ def _step_from_text(value: Any) -> Any:
     )
 
 
+def duration_seconds(text: str) -> int:
+    """Seconds of a duration that passed `_duration` (1h30m is 5400); a day is 24 hours."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(text)
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60
+
+
+def _duration(value: Any) -> str:
+    example = "a duration such as 15m, 4h, 1h30m or 1d"
+    if not isinstance(value, str):
+        got = f"the number {value}" if isinstance(value, int | float) else _kind_of(value)
+        raise _refuse(f"expected {example} (with its unit), got {got}")
+    text = value.strip()
+    if not text or _DURATION.match(text) is None:
+        raise _refuse(
+            f"{value!r} is not {example}: whole numbers with d (24 hours), h or m, "
+            "largest unit first, no spaces"
+        )
+    seconds = duration_seconds(text)
+    if seconds == 0:
+        raise _refuse("must be longer than zero")
+    if seconds > MAX_DURATION_SECONDS:
+        raise _refuse(f"{value!r} is longer than a year (366d)")
+    return text
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping" if isinstance(value, dict) else type(value).__name__
+
+
+def _percent(value: Any) -> float:
+    """When a warning goes out, as a share of the target: 75% is 0.75."""
+    text = value.strip() if isinstance(value, str) else None
+    match = _PERCENT.match(text) if text else None
+    if match is None:
+        raise _refuse(f"expected a percentage such as 75%, got {value!r}")
+    percent = float(match[1])
+    if not 0 < percent < 100:
+        raise _refuse(f"{value!r}: must be more than 0% and less than 100%")
+    return percent / 100
+
+
+def _one_of(options: tuple[str, ...], what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in options:
+            raise _refuse(f"unknown {what} {value!r}; use {', '.join(options)}")
+        return value
+
+    return check
+
+
+def _category(value: str) -> str:
+    if not _CATEGORY.match(value):
+        raise _refuse(
+            f"{value!r} is not a category: letters, digits, dashes and underscores, "
+            "at most 60 characters (e.g. job-application)"
+        )
+    return value
+
+
+def _template(max_length: int, *, one_line: bool) -> Callable[[str], str]:
+    """Text of a saved reply, kept as the conversations service stores it."""
+
+    def check(value: str) -> str:
+        value = " ".join(value.split()) if one_line else value.replace("\x00", "").strip()
+        if not value and not one_line:
+            raise _refuse("must not be empty")
+        if len(value) > max_length:
+            raise _refuse(f"is {len(value)} characters; the limit is {max_length}")
+        return value
+
+    return check
+
+
+def _reply_from_text(value: Any) -> Any:
+    """A saved reply may be written as its body alone."""
+    return {"body": value} if isinstance(value, str) else value
+
+
+def _one_or_many(single: type, expected: str) -> Discriminator:
+    """Tells a single value (a `single`) from a list of them; anything else is refused as not
+    the `expected` shape (see the module doc)."""
+
+    def which(value: Any) -> Hashable:
+        if isinstance(value, list):
+            return MANY
+        return ONE if isinstance(value, single) else None
+
+    # No error context: it would make the annotation unhashable, and `X | None` hashes it.
+    return Discriminator(which, custom_error_type=SHAPE_ERROR, custom_error_message=expected)
+
+
 Key = Annotated[str, AfterValidator(_slug(50))]
 Email = Annotated[str, AfterValidator(_email)]
 Username = Annotated[str, AfterValidator(_username)]
@@ -192,6 +310,60 @@ class ChecklistSpec(Spec):
     steps: list[Step]
 
 
+# Calendars are checked by `Calendar.from_spec` itself (sla_checks.py), so the playbook
+# accepts exactly what the business-time engine does.
+CalendarSpec = dict[str, Any]
+
+
+class RuleSpec(Spec):
+    """One rule of an SLA target: `within` on a `clock`, maybe only `when` inside or outside
+    a calendar's hours. Which combinations make sense is checked in sla_checks.py."""
+
+    within: Annotated[str, BeforeValidator(_duration)]
+    clock: Annotated[str, AfterValidator(_one_of(CLOCKS, "clock"))]
+    calendar: Key | None = None
+    when: Annotated[str, AfterValidator(_one_of(WHEN, "condition"))] = "always"
+
+
+Rules = Annotated[
+    Annotated[RuleSpec, Tag(ONE)] | Annotated[list[RuleSpec], Tag(MANY)],
+    _one_or_many(dict, "expected a rule (within, clock, calendar, when) or a list of rules"),
+]
+Values = Annotated[
+    Annotated[str, Tag(ONE)] | Annotated[list[str], Tag(MANY)],
+    _one_or_many(str, "expected text or a list of text"),
+]
+
+
+class MatchSpec(Spec):
+    source: Values | None = None
+    category: Values | None = None
+    tier: Values | None = None
+    priority: Values | None = None
+    channel_kind: Values | None = None
+
+
+class SlaPolicySpec(Spec):
+    name: Key
+    match: MatchSpec = MatchSpec()
+    first_response: Rules | None = None
+    next_response: Rules | None = None
+    resolution: Rules | None = None
+    pause_on: list[str] = list(DEFAULT_PAUSE_ON)
+    warn_at: Annotated[float, BeforeValidator(_percent)] = DEFAULT_WARN_AT
+    escalate_to: str | None = None
+
+
+class SavedReplySpec(Spec):
+    name: Annotated[str, AfterValidator(_text(120))] | None = None
+    subject: Annotated[str, AfterValidator(_template(300, one_line=True))] = ""
+    body: Annotated[str, AfterValidator(_template(MAX_BODY, one_line=False))]
+    category: Annotated[str, AfterValidator(_category)] | None = None
+
+
+SavedReply = Annotated[SavedReplySpec, BeforeValidator(_reply_from_text)]
+
+
 class PlaybookSpec(Spec):
     version: Version
     organization: OrganizationSpec | None = None
@@ -199,3 +371,6 @@ class PlaybookSpec(Spec):
     people: list[PersonSpec] | None = None
     products: list[ProductSpec] | None = None
     checklists: dict[str, ChecklistSpec] | None = None
+    calendars: dict[Key, CalendarSpec] | None = None
+    sla_policies: list[SlaPolicySpec] | None = None
+    saved_replies: dict[Key, SavedReply] | None = None

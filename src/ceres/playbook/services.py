@@ -16,14 +16,16 @@ from typing import Any
 from django.db import DatabaseError, transaction
 
 from ceres.accounts import services as account_services
+from ceres.conversations import services as conversation_services
 from ceres.core.audit.services import Actor, acting_as, diff, record_change, snapshot
 from ceres.core.errors import CeresError
-from ceres.playbook import checks, shape, state
+from ceres.playbook import checks, shape, sla_checks, state
 from ceres.playbook.errors import DocPath, Locator, PlaybookError, Problem
 from ceres.playbook.loader import Document, load_bytes
 from ceres.playbook.models import Organization, PlaybookApplication
 from ceres.playbook.plan import PLAYBOOK_FIELD, Change, Plan, make_plan
 from ceres.playbook.schema import PlaybookSpec
+from ceres.sla import services as sla_services
 from ceres.team import selectors as team_selectors
 from ceres.team import services as team_services
 
@@ -87,7 +89,7 @@ def _checked(document: Document) -> tuple[PlaybookSpec, state.State]:
     if spec is None:
         raise document.locator.error(problems)
     stored = state.read()
-    problems = checks.check(spec, stored)
+    problems = checks.check(spec, stored) + sla_checks.check(spec, stored)
     if problems:
         raise document.locator.error(problems)
     return spec, stored
@@ -111,8 +113,26 @@ def _write(change: Change) -> None:
         account_services.save_product(actor=None, **values)
     elif change.kind == "checklist":
         account_services.save_checklist_template(actor=None, **values)
+    elif change.kind == "calendar":
+        sla_services.save_calendar(actor=None, **values)
+    elif change.kind == "sla_policy":
+        sla_services.save_policy(actor=None, **values)
+    elif change.kind == "saved_reply":
+        conversation_services.save_saved_reply(actor=None, **values)
     else:  # pragma: no cover - the Kind literal lists every kind
         raise AssertionError(change.kind)
+
+
+# A service's name of a field -> the playbook's, by kind (person fields: plan.PLAYBOOK_FIELD).
+# A policy's `targets` are several fields of the playbook; their errors name the target.
+SERVICE_FIELDS: dict[str, dict[str, str | None]] = {
+    "person": dict(PLAYBOOK_FIELD),
+    "sla_policy": {
+        "warn_at_fraction": "warn_at",
+        "escalate_to_role": "escalate_to",
+        "targets": None,
+    },
+}
 
 
 def _failed(change: Change, exc: Exception, locator: Locator) -> PlaybookError:
@@ -120,8 +140,9 @@ def _failed(change: Change, exc: Exception, locator: Locator) -> PlaybookError:
     path: DocPath = change.path
     if isinstance(exc, CeresError):
         message = exc.message
-        if exc.field != "__all__":
-            path = (*path, PLAYBOOK_FIELD.get(exc.field, exc.field))
+        names = SERVICE_FIELDS.get(change.kind, {})
+        if exc.field != "__all__" and names.get(exc.field, exc.field) is not None:
+            path = (*path, *str(names.get(exc.field, exc.field)).split("."))
     else:
         message = f"the database refused this change: {str(exc).splitlines()[0]}"
     return locator.error([Problem(path, message)])

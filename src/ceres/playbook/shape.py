@@ -15,19 +15,16 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from ceres.playbook.errors import DocPath, Problem
-from ceres.playbook.schema import PlaybookSpec
+from ceres.playbook.errors import DocPath, PathPart, Problem
+from ceres.playbook.schema import MANY, ONE, SHAPE_ERROR, PlaybookSpec
 
 # Parts of the playbook sketch that Ceres does not run yet, with what brings them.
 NOT_SUPPORTED_YET: dict[DocPath, str] = {
-    ("calendars",): "business calendars",
-    ("sla_policies",): "SLA policies",
     ("channels",): "Slack channels",
     ("rotations",): "on-call rotations",
     ("escalation_chains",): "escalation chains",
     ("bug_workflow",): "the bug-report label workflow",
     ("automations",): "automations",
-    ("saved_replies",): "saved replies",
     ("rituals",): "rituals",
     ("onboarding",): "onboarding checklists",
     ("organization", "public_tracker"): "the GitHub bug tracker",
@@ -55,7 +52,8 @@ def _not_supported_yet(data: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """A value as an error message names it, with advice where YAML read it unexpectedly."""
     if value is None:
         return "an empty value"
     if isinstance(value, bool):
@@ -74,14 +72,18 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _unwrap(annotation: Any) -> Any:
-    """Strip Annotated[...] and `| None` until a model or a container is left."""
+def _unwrap(annotation: Any, part: PathPart | None = None) -> Any:
+    """Strip Annotated[...], `| None` and unions until a model or a container is left. Of a
+    one-or-many union, the list when the path goes on with a list index, else the single one."""
     while True:
         origin = get_origin(annotation)
         if origin is Annotated:
             annotation = get_args(annotation)[0]
         elif origin in (Union, types.UnionType):
-            annotation = next(a for a in get_args(annotation) if a is not type(None))
+            options = [a for a in get_args(annotation) if a is not type(None)]
+            lists = [a for a in options if get_origin(_unwrap(a)) is list]
+            others = [a for a in options if a not in lists]
+            annotation = (lists if isinstance(part, int) and lists else others or options)[0]
         else:
             return annotation
 
@@ -90,7 +92,7 @@ def _model_at(loc: DocPath) -> type[BaseModel] | None:
     """The model that holds the fields at `loc` (to list the fields an unknown one could be)."""
     current: Any = PlaybookSpec
     for part in loc:
-        current = _unwrap(current)
+        current = _unwrap(current, part)
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(str(part))
             if field is None:
@@ -118,26 +120,34 @@ def _unknown_field(loc: DocPath) -> str:
     return message
 
 
+def _location(loc: tuple[PathPart, ...]) -> DocPath:
+    """Pydantic's location as a path into the document: without the tags of one-or-many
+    unions, and with a mapping key's own errors (`[key]`) on the key."""
+    return tuple(part for part in loc if part not in (ONE, MANY, "[key]"))
+
+
 def _problem(error: ErrorDetails) -> Problem:
-    loc: DocPath = tuple(error["loc"])
+    loc = _location(tuple(error["loc"]))
     kind = error["type"]
     value = error.get("input")
-    if kind == "playbook":
+    if kind == SHAPE_ERROR:
+        message = f"{error['msg']}, got {describe(value)}"
+    elif kind == "playbook":
         message = str(error["ctx"]["message"]) if "ctx" in error else error["msg"]
     elif kind == "missing":
         message = "is required but missing"
     elif kind == "extra_forbidden":
         message = _unknown_field(loc)
     elif kind == "string_type":
-        message = f"expected text, got {_describe(value)}"
+        message = f"expected text, got {describe(value)}"
     elif kind in ("int_type", "int_parsing", "int_from_float"):
-        message = f"expected a whole number, got {_describe(value)}"
+        message = f"expected a whole number, got {describe(value)}"
     elif kind == "bool_type":
-        message = f"expected true or false, got {_describe(value)}"
+        message = f"expected true or false, got {describe(value)}"
     elif kind == "list_type":
-        message = f"expected a list, got {_describe(value)}"
+        message = f"expected a list, got {describe(value)}"
     elif kind in ("dict_type", "model_type", "model_attributes_type"):
-        message = f"expected a mapping of fields (key: value), got {_describe(value)}"
+        message = f"expected a mapping of fields (key: value), got {describe(value)}"
     else:
         message = error["msg"]
     return Problem(loc, message)

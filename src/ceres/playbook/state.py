@@ -1,8 +1,9 @@
 """What the database holds today, in the same terms as the playbook, for checks and the diff.
 
-This module reads the team's and the accounts' models directly, read-only: the diff needs the
-raw stored value of exactly the fields the playbook manages, and a selector per field in each
-app would only mirror the models. Every write still goes through the apps' services.
+This module reads the models of the apps the playbook manages (team, accounts, sla,
+conversations) directly, read-only: the diff needs the raw stored value of exactly the fields the
+playbook manages, and a selector per field in each app would only mirror the models. Every write
+still goes through the apps' services.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from ceres.accounts.models import ChecklistTemplate, Product
+from ceres.conversations.models import SavedReply
 from ceres.playbook.models import Organization
+from ceres.sla.models import BusinessCalendar, SlaPolicy
 from ceres.team import permissions
 from ceres.team.models import Person, Role
 
@@ -55,12 +58,35 @@ class StoredOrganization:
 
 
 @dataclass(frozen=True)
+class StoredPolicy:
+    key: str
+    position: int
+    match: dict[str, list[str]]
+    targets: dict[str, list[dict[str, Any]]]
+    pause_on: list[str]
+    warn_at_fraction: float
+    escalate_to_role: str
+
+
+@dataclass(frozen=True)
+class StoredSavedReply:
+    key: str
+    name: str
+    subject: str
+    body: str
+    category: str
+
+
+@dataclass(frozen=True)
 class State:
     organization: StoredOrganization | None
     roles: dict[str, StoredRole]
     people: dict[str, StoredPerson]  # by e-mail
     products: dict[str, StoredProduct]
     checklists: dict[str, StoredChecklist]
+    calendars: dict[str, dict[str, Any]]  # key -> the stored spec
+    sla_policies: dict[str, StoredPolicy]  # in the order they are matched
+    saved_replies: dict[str, StoredSavedReply]
     permissions: frozenset[str]  # every name a role may be granted ("accounts.add_account", …)
     usernames: frozenset[str]
 
@@ -118,6 +144,25 @@ def read() -> State:
         checklists={
             t.key: StoredChecklist(key=t.key, name=t.name, steps=list(t.steps or []))
             for t in ChecklistTemplate.objects.all()
+        },
+        calendars={c.key: dict(c.spec) for c in BusinessCalendar.objects.order_by("key")},
+        sla_policies={
+            p.key: StoredPolicy(
+                key=p.key,
+                position=p.position,
+                match=dict(p.match or {}),
+                targets=dict(p.targets or {}),
+                pause_on=list(p.pause_on or []),
+                warn_at_fraction=p.warn_at_fraction,
+                escalate_to_role=p.escalate_to_role,
+            )
+            for p in SlaPolicy.objects.order_by("position", "key")
+        },
+        saved_replies={
+            r.key: StoredSavedReply(
+                key=r.key, name=r.name, subject=r.subject, body=r.body, category=r.category
+            )
+            for r in SavedReply.objects.order_by("key")
         },
         permissions=frozenset(permissions.ceres_permissions()),
         usernames=frozenset(

@@ -13,6 +13,8 @@ from ceres.core.errors import Invalid
 from ceres.sla.models import BusinessCalendar, SlaClock, SlaPolicy
 
 MATCH_KEYS = ("source", "category", "tier", "priority", "channel_kind")
+# What `engine.facts_of` says of a Slack conversation: an account's channel, or the community's.
+CHANNEL_KINDS = ("customer", "community")
 WHEN = ("always", "inside_hours", "outside_hours")
 TARGETS = tuple(SlaClock.Target.values)
 
