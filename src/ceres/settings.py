@@ -198,3 +198,16 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": env("CERES_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The public contact form (docs/contact-form.md): posts per hour per e-mail address and per
+# client address (IPv4, or IPv6 /64); 0 turns a limit off. Behind N reverse proxies that append
+# to X-Forwarded-For, set CERES_CONTACT_TRUSTED_PROXIES=N so the client's address is counted,
+# not the proxy's.
+CERES_CONTACT_RATE_LIMIT = int(env("CERES_CONTACT_RATE_LIMIT", "5"))
+CERES_CONTACT_RATE_LIMIT_PER_IP = int(
+    env("CERES_CONTACT_RATE_LIMIT_PER_IP", str(CERES_CONTACT_RATE_LIMIT))
+)
+CERES_CONTACT_TRUSTED_PROXIES = int(env("CERES_CONTACT_TRUSTED_PROXIES", "0"))
+# Job applications are answered with this role's active people in CC (the handbook's Interim
+# Head of People).
+CERES_JOB_APPLICATION_CC_ROLE = env("CERES_JOB_APPLICATION_CC_ROLE", "head-of-people")

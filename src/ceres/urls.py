@@ -13,4 +13,6 @@ urlpatterns = [
     path("", include("ceres.core.urls")),
     path("team/", include("ceres.team.urls")),
     path("accounts/", include("ceres.accounts.urls")),
+    path("inbox/", include("ceres.conversations.urls")),
+    path("contact/", include("ceres.conversations.public_urls")),
 ]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from ceres.accounts import views  # importing the views registers the <id:...> converter
+from ceres.conversations import status_views
 
 app_name = "accounts"
 urlpatterns = [
@@ -9,6 +10,7 @@ urlpatterns = [
     path("new/codenames/", views.codename_suggestions, name="codename_suggestions"),
     path("<id:account_id>/", views.account_page, name="detail"),
     path("<id:account_id>/fields/", views.account_fields, name="fields"),
+    path("<id:account_id>/status/", status_views.account_status_page, name="status"),
     path("<id:account_id>/fields/edit/", views.account_fields_edit, name="fields_edit"),
     path("<id:account_id>/contacts/", views.contact_add, name="contact_add"),
     path(

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from ceres.accounts.selectors import get_account
-from ceres.conversations import selectors, services
+from ceres.conversations import contact_form, selectors, services
 from ceres.conversations.models import Conversation, Message
 from ceres.core.apisupport import paginate, request_user
 from ceres.core.errors import Invalid, PermissionDenied
@@ -86,6 +86,10 @@ class MessageIn(Schema):
     saved_reply: str = ""
     variables: dict[str, str] = {}
     cc: list[str] = []
+
+
+class JobApplicationReplyIn(Schema):
+    variables: dict[str, str] = {}
 
 
 class ConversationFilters(Schema):
@@ -286,3 +290,21 @@ def add_message(
         message = services.add_inbound_message(conversation=conversation, body=body)
     visible = selectors.requester_visible(conversation, user)
     return 201, message_fields(message, requester_visible=visible)
+
+
+@router.post(
+    "/{conversation_id}/job-application-reply",
+    response=ConversationDetail,
+    summary="Answer a job application: the saved reply by e-mail, Head of People in CC, closed",
+)
+def job_application_reply(
+    request: HttpRequest, conversation_id: int, payload: JobApplicationReplyIn
+) -> dict[str, Any]:
+    # It replies and closes, so it needs what each of those needs on its own.
+    _require(request, "conversations.add_message")
+    _require(request, "conversations.change_conversation")
+    conversation = selectors.get_conversation(conversation_id)
+    contact_form.reply_to_job_application(
+        actor=request_user(request), conversation=conversation, variables=payload.variables
+    )
+    return detail(conversation, request)

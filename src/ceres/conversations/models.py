@@ -140,3 +140,18 @@ class SavedReply(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ContactFormCounter(models.Model):
+    """How many contact-form submissions one sender made in the current window (the rate
+    limit). One row per sender key (an HMAC of the e-mail address or of the client network,
+    never the address itself); the window starts with the sender's first submission and the
+    row is reset, not duplicated, when it has passed. A database row (not the per-process
+    cache) so that every web worker sees the same count; see docs/contact-form.md."""
+
+    key = models.CharField(max_length=80, unique=True)
+    window_start = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count} since {self.window_start.isoformat()}"

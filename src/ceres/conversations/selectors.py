@@ -3,19 +3,45 @@ belongs to an account shows its requester only to viewers who may see the custom
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
 
 from ceres.accounts.selectors import Viewer, can_view_confidential
 from ceres.conversations.models import Conversation, Message, SavedReply
 from ceres.core.errors import Invalid, NotFound
 from ceres.core.text import fold, fold_compact
 
-QUEUES = ("all_open", "mine", "unassigned", "closed", "all")
+QUEUES = ("all_open", "mine", "unassigned", "breaching_soon", "closed", "all")
+ORDERS = ("received", "due")
 OPEN_STATUSES = (
     Conversation.Status.OPEN,
     Conversation.Status.WAITING_ON_CUSTOMER,
     Conversation.Status.ON_HOLD,
 )
+# "Breaching soon": a running SLA clock falls due within this window, or already has.
+BREACHING_SOON = datetime.timedelta(hours=2)
+
+
+def queue_filter(queue: str, *, user: Viewer, now: datetime.datetime | None = None) -> Q:
+    """The condition of one queue. `breaching_soon` reads `next_due_at`, the nearest deadline
+    of a running clock (paused and stopped clocks have none), so it is one indexed range."""
+    open_ = Q(status__in=OPEN_STATUSES)
+    if queue == "all_open":
+        return open_
+    if queue == "mine":
+        return open_ & Q(assignee__user_id=user.pk or 0)
+    if queue == "unassigned":
+        return open_ & Q(assignee__isnull=True)
+    if queue == "breaching_soon":
+        return open_ & Q(next_due_at__lte=(now or timezone.now()) + BREACHING_SOON)
+    if queue == "closed":
+        return Q(status=Conversation.Status.CLOSED)
+    if queue == "all":
+        return Q()
+    raise Invalid(f"must be one of {', '.join(QUEUES)}", field="queue")
 
 
 def conversation_list(
@@ -30,18 +56,57 @@ def conversation_list(
     assignee: str = "",
     tag: str = "",
     q: str = "",
+    order: str = "received",
+    now: datetime.datetime | None = None,
+) -> QuerySet[Conversation]:
+    """`order`: "received" (newest first) or "due" (the nearest SLA deadline first, then
+    conversations without a running clock, newest first): the inbox's order."""
+    if order not in ORDERS:
+        raise Invalid(f"must be one of {', '.join(ORDERS)}", field="order")
+    qs = _filtered(
+        user=user,
+        status=status,
+        source=source,
+        category=category,
+        priority=priority,
+        account_id=account_id,
+        assignee=assignee,
+        tag=tag,
+        q=q,
+    ).filter(queue_filter(queue, user=user, now=now))
+    if order == "due":
+        return qs.order_by(F("next_due_at").asc(nulls_last=True), "-received_at", "-id")
+    return qs.order_by("-received_at", "-id")
+
+
+def queue_counts(
+    *,
+    user: Viewer,
+    queues: tuple[str, ...] = QUEUES,
+    now: datetime.datetime | None = None,
+    **filters: Any,
+) -> dict[str, int]:
+    """How many conversations each queue holds under the same filters, in one query."""
+    now = now or timezone.now()
+    counts = _filtered(user=user, **filters).aggregate(
+        **{queue: Count("pk", filter=queue_filter(queue, user=user, now=now)) for queue in queues}
+    )
+    return {queue: int(counts[queue] or 0) for queue in queues}
+
+
+def _filtered(
+    *,
+    user: Viewer,
+    status: str = "",
+    source: str = "",
+    category: str = "",
+    priority: str = "",
+    account_id: int | None = None,
+    assignee: str = "",
+    tag: str = "",
+    q: str = "",
 ) -> QuerySet[Conversation]:
     qs = Conversation.objects.select_related("account__codename", "assignee")
-    if queue not in QUEUES:
-        raise Invalid(f"must be one of {', '.join(QUEUES)}", field="queue")
-    if queue == "all_open":
-        qs = qs.filter(status__in=OPEN_STATUSES)
-    elif queue == "mine":
-        qs = qs.filter(status__in=OPEN_STATUSES, assignee__user_id=user.pk or 0)
-    elif queue == "unassigned":
-        qs = qs.filter(status__in=OPEN_STATUSES, assignee__isnull=True)
-    elif queue == "closed":
-        qs = qs.filter(status=Conversation.Status.CLOSED)
     for value, field, choices in (
         (status, "status", Conversation.Status.values),
         (source, "source", Conversation.Source.values),
@@ -77,7 +142,7 @@ def conversation_list(
                 Q(requester_email__icontains=term) | Q(requester_name__icontains=term)
             )
         qs = qs.filter(match)
-    return qs.order_by("-received_at", "-id")
+    return qs
 
 
 def get_conversation(conversation_id: int) -> Conversation:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ceres.core.errors import Invalid
@@ -47,3 +48,20 @@ def _condition_calendar(policy: SlaPolicy, target: str) -> str | None:
         if rule.get("calendar"):
             return str(rule["calendar"])
     return None
+
+
+def clocks_by_conversation(conversation_ids: Iterable[int]) -> dict[int, list[SlaClock]]:
+    """Every clock of these conversations (running, paused and stopped), oldest first, with
+    its policy and calendar: one query for a page of conversations."""
+    ids = list(conversation_ids)
+    grouped: dict[int, list[SlaClock]] = {pk: [] for pk in ids}
+    if not ids:
+        return grouped
+    clocks = (
+        SlaClock.objects.filter(conversation_id__in=ids)
+        .select_related("policy", "calendar")
+        .order_by("started_at", "id")
+    )
+    for clock in clocks:
+        grouped[clock.conversation_id].append(clock)
+    return grouped
