@@ -72,6 +72,7 @@ test-browser: install-dev
 ## bench: run the benchmarks in bench/ (figures go to docs/performance.md)
 bench: install-dev
 	$(BIN)/python bench/businesstime.py
+	$(BIN)/python bench/sla_sweep.py
 	$(BIN)/python bench/run.py
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then BENCH_POSTGRES=$(PG_URL) $(BIN)/python bench/run.py; fi
 
