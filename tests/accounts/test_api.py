@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from ceres.accounts.models import Account, Codename
+from ceres.accounts.models import Account, Codename, Contact
 from ceres.core.audit.models import AuditEntry
+from ceres.core.errors import Invalid
 from ceres.team import services as team_services
 from ceres.team.models import Person
 
@@ -222,3 +223,167 @@ def test_openapi_is_served(client: Client, cse: Person) -> None:
     client.force_login(cse.user)
     assert client.get("/api/v1/openapi.json").status_code == 200
     assert client.get("/api/docs").status_code == 200
+
+
+# --- malformed input found by fuzzing (schemathesis, SQLite and PostgreSQL) ------------------
+
+
+def audit_count() -> int:
+    return AuditEntry.objects.count()
+
+
+@pytest.mark.parametrize("field", ["name", "email", "title", "slack_user_id", "role"])
+def test_null_for_a_contact_field_is_422_and_changes_nothing(
+    client: Client, acme: Account, cse: Person, field: str
+) -> None:
+    # title, e-mail and Slack id were a NOT NULL violation (500); a null name became "None".
+    contact = acme.contacts.get()
+    headers = bearer(cse)
+    entries = audit_count()
+    url = f"/api/v1/accounts/{acme.pk}/contacts/{contact.pk}"
+    r = patch(client, url, {"title": "CTO", field: None}, **headers)
+    assert r.status_code == 422, r.content
+    assert r.json()["field"] == field
+    after = Contact.objects.get(pk=contact.pk)
+    assert (after.name, after.email, after.title) == ("Wile Coyote", contact.email, "")
+    assert audit_count() == entries
+
+
+@pytest.mark.parametrize("field", ["legal_name", "kind", "deployment", "host_count", "crm_id"])
+def test_null_for_a_required_account_field_is_422_and_changes_nothing(
+    client: Client, acme: Account, cse: Person, field: str
+) -> None:
+    # A null legal name used to be saved as the text "None".
+    headers = bearer(cse)
+    entries = audit_count()
+    r = patch(client, f"/api/v1/accounts/{acme.pk}", {"host_count": 7, field: None}, **headers)
+    assert r.status_code == 422, r.content
+    assert r.json()["field"] == field
+    acme.refresh_from_db()
+    assert (acme.legal_name, acme.host_count) == ("Acme Robotics", 0)
+    assert audit_count() == entries
+
+
+def test_null_clears_what_an_account_may_lack(client: Client, acme: Account, cse: Person) -> None:
+    changes = {"product": None, "csm_owner": None, "renewal_date": None}
+    r = patch(client, f"/api/v1/accounts/{acme.pk}", changes, **bearer(cse))
+    assert r.status_code == 200, r.content
+    acme.refresh_from_db()
+    assert (acme.product, acme.csm_owner, acme.renewal_date) == (None, None, None)
+
+
+@pytest.mark.parametrize("hosts", [2**31, 2**63, 2**70, -1])
+def test_host_count_outside_the_column_is_422_and_creates_nothing(
+    client: Client, cse: Person, products: Any, hosts: int
+) -> None:
+    # 2**70 overflowed SQLite's integer (500); 2**31 overflows PostgreSQL's.
+    headers = bearer(cse)
+    entries = audit_count()
+    r = post(client, "/api/v1/accounts", {"legal_name": "Initech", "host_count": hosts}, **headers)
+    assert r.status_code == 422, r.content
+    assert r.json()["field"] == "host_count"
+    assert not Account.objects.exists()
+    assert audit_count() == entries
+    assert not Codename.objects.filter(assigned_at__isnull=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "length"),
+    [
+        ("legal_name", 201),
+        ("codename", 101),
+        ("product_version", 51),
+        ("slack_channel_id", 31),
+        ("crm_id", 65),
+        ("csm_owner", 255),
+    ],
+)
+def test_account_text_longer_than_its_column_is_422(
+    client: Client, cse: Person, products: Any, field: str, length: int
+) -> None:
+    headers = bearer(cse)
+    body = {"legal_name": "Initech", field: "x" * length}
+    r = post(client, "/api/v1/accounts", body, **headers)
+    assert r.status_code == 422, r.content
+    assert r.json()["field"] == field
+    assert not Account.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "length"), [("name", 201), ("title", 121), ("slack_user_id", 21), ("email", 255)]
+)
+def test_contact_text_longer_than_its_column_is_422_and_writes_nothing(
+    client: Client, acme: Account, cse: Person, field: str, length: int
+) -> None:
+    # The services did not check these lengths: PostgreSQL refused the row (500).
+    headers = bearer(cse)
+    entries = audit_count()
+    value = (
+        "x" * (length - len("@example.com")) + "@example.com" if field == "email" else "x" * length
+    )
+    body = {"name": "Road Runner", "role": "admin", field: value}
+    r = post(client, f"/api/v1/accounts/{acme.pk}/contacts", body, **headers)
+    assert r.status_code == 422, r.content
+    assert r.json()["field"] == field
+    contact = acme.contacts.get()
+    r = patch(
+        client, f"/api/v1/accounts/{acme.pk}/contacts/{contact.pk}", {field: value}, **headers
+    )
+    assert r.status_code == 422, r.content
+    assert r.json()["field"] == field
+    assert acme.contacts.count() == 1
+    assert Contact.objects.get(pk=contact.pk).name == "Wile Coyote"
+    assert audit_count() == entries
+
+
+@pytest.mark.parametrize("ref", ["²", "9" * 30, "nobody", "lena\x00"])
+def test_csm_owner_that_is_no_one_is_422(
+    client: Client, cse: Person, products: Any, ref: str
+) -> None:
+    # "²" passed str.isdigit() and reached the id lookup: a ValueError (500).
+    from ceres.accounts import services
+
+    entries = audit_count()
+    with pytest.raises(Invalid) as caught:
+        services.create_account(actor=cse.user, legal_name="Initech", csm_owner=ref)
+    assert caught.value.field == "csm_owner"
+    assert not Account.objects.exists()
+    assert audit_count() == entries
+
+
+def test_services_store_no_null_and_no_nul(acme: Account, cse: Person) -> None:
+    """The forms, the CLI and the playbook call the services without a schema in front."""
+    from ceres.accounts import services
+
+    contact = acme.contacts.get()
+    services.update_contact(actor=cse.user, contact=contact, title=None, slack_user_id=None)
+    contact.refresh_from_db()
+    assert (contact.title, contact.slack_user_id) == ("", "")
+    for changes in ({"name": None}, {"name": "Wile\x00"}, {"is_active": None}):
+        with pytest.raises(Invalid) as caught:
+            services.update_contact(actor=cse.user, contact=contact, **changes)
+        assert caught.value.field == next(iter(changes))
+    with pytest.raises(Invalid) as caught:
+        services.update_account(actor=cse.user, account=acme, crm_id="00\x00")
+    assert caught.value.field == "crm_id"
+
+
+def test_api_choices_are_the_models(db: None) -> None:
+    from typing import get_args
+
+    from ceres.accounts import api, selectors
+
+    assert set(get_args(api.KindIn)) == set(Account.Kind.values)
+    assert set(get_args(api.DeploymentIn)) == set(Account.Deployment.values)
+    assert set(get_args(api.ContactRoleIn)) == set(Contact.Role.values)
+    assert set(get_args(api.AccountSort)) == set(selectors.SORTS) | set(
+        selectors.CONFIDENTIAL_SORTS
+    )
+
+
+def test_sorting_by_name_without_the_permission_is_422(
+    client: Client, acme: Account, engineer: Person
+) -> None:
+    r = client.get("/api/v1/accounts?sort=name", **bearer(engineer))
+    assert r.status_code == 422
+    assert r.json()["field"] == "sort"

@@ -591,3 +591,91 @@ def test_wrong_methods_are_405(client: Client, cse: Person, acme: Account) -> No
     as_user(client, cse)
     assert client.post("/accounts/", {}).status_code == 405
     assert client.get(f"/accounts/{acme.pk}/contacts/").status_code == 405
+
+
+# --- malformed form input: 4xx naming the field, nothing written, never a 500 ----------------
+
+ACCOUNT_FORM = {"legal_name": "Initech", "kind": "customer", "deployment": "self_hosted"}
+
+
+def _written() -> tuple[int, int, int, int]:
+    return (
+        Account.objects.count(),
+        Contact.objects.count(),
+        AuditEntry.objects.count(),
+        Codename.objects.filter(assigned_at__isnull=False).count(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "changes", "label"),
+    [
+        ("new/", {"legal_name": "Ini\x00tech"}, "Legal name"),
+        ("new/", {"legal_name": "x" * 201}, "Legal name"),
+        ("new/", {"codename": "x" * 101}, "Codename"),
+        ("new/", {"kind": ["customer", "partner"]}, "Kind"),
+        ("new/", {"host_count": "-1"}, "Hosts"),
+        ("new/", {"host_count": "1e3"}, "Hosts"),
+        ("new/", {"host_count": str(2**31)}, "Hosts"),
+        ("new/", {"renewal_date": "2026-02-30"}, "Renewal date"),
+        ("new/", {"renewal_date": "99999-01-01"}, "Renewal date"),
+        ("new/", {"csm_owner": "9" * 30}, "CSM owner"),
+        ("new/", {"product": "gold"}, "Product"),
+        ("{acme}/fields/", {"slack_channel_id": "C" * 31}, "Slack channel id"),
+        ("{acme}/fields/", {"crm_id": "\x00"}, "CRM id"),
+        ("{acme}/fields/", {"legal_name": " "}, "Legal name"),
+        ("{acme}/contacts/", {"name": "Road\x00Runner"}, "Name"),
+        ("{acme}/contacts/", {"title": "x" * 121}, "Title"),
+        ("{acme}/contacts/", {"slack_user_id": "U" * 21}, "Slack user id"),
+        ("{acme}/contacts/", {"role": "boss"}, "Role"),
+    ],
+)
+def test_malformed_form_input_is_400_naming_the_field_and_writes_nothing(
+    client: Client, cse: Person, acme: Account, path: str, changes: dict[str, Any], label: str
+) -> None:
+    as_user(client, cse)
+    base = {"name": "Road Runner", "role": "admin"} if "contacts" in path else ACCOUNT_FORM
+    if "fields" in path:
+        base = {**ACCOUNT_FORM, "legal_name": "Acme Robotics"}
+    before = _written()
+    r = client.post(f"/accounts/{path.format(acme=acme.pk)}", {**base, **changes}, **HTMX)
+    html = r.content.decode()
+    assert r.status_code == 400, html
+    assert f"<b>{label}</b>" in html
+    assert _written() == before
+    acme.refresh_from_db()
+    assert (acme.legal_name, acme.slack_channel_id, acme.crm_id) == ("Acme Robotics", "C0ACME", "")
+
+
+@pytest.mark.parametrize(
+    "query", ["?page=abc", "?page=0", "?sort=%00", "?csm=nobody", "?q=" + "x" * 201]
+)
+def test_malformed_list_query_is_400(
+    client: Client, cse: Person, acme: Account, query: str
+) -> None:
+    assert as_user(client, cse).get(f"/accounts/{query}").status_code == 400
+
+
+def test_a_page_past_the_end_shows_the_last_page(
+    client: Client, cse: Person, acme: Account
+) -> None:
+    r = as_user(client, cse).get(f"/accounts/?page={10**30}")
+    assert r.status_code == 200
+    assert "Kamo`oalewa" in r.content.decode()
+
+
+def test_every_account_form_needs_the_csrf_token(cse: Person, acme: Account) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cse.user)
+    contact = acme.contacts.get()
+    before = _written()
+    for path, data in [
+        ("/accounts/new/", ACCOUNT_FORM),
+        (f"/accounts/{acme.pk}/fields/", {**ACCOUNT_FORM, "legal_name": "Acme Inc"}),
+        (f"/accounts/{acme.pk}/contacts/", {"name": "Road Runner", "role": "admin"}),
+        (f"/accounts/{acme.pk}/contacts/{contact.pk}/make-dri/", {}),
+    ]:
+        assert client.post(path, data).status_code == 403, path
+    assert _written() == before
+    acme.refresh_from_db()
+    assert acme.legal_name == "Acme Robotics"

@@ -191,3 +191,80 @@ def test_withheld_permission_hides_real_names_from_a_new_support_engineer(
     )
     assert r.status_code == 422
     assert r.json()["field"] == "withheld_permissions"
+
+
+# --- malformed input found by fuzzing (schemathesis, SQLite and PostgreSQL) ------------------
+
+
+def _person_row(person: Person) -> tuple[Any, ...]:
+    fresh = Person.objects.select_related("role", "user").get(pk=person.pk)
+    return (fresh.name, fresh.email, fresh.role.key, fresh.timezone, fresh.is_active)
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["name", "email", "role", "timezone", "is_active", "working_hours", "withheld_permissions"],
+)
+def test_null_for_a_person_field_is_422_and_changes_nothing(
+    client: Client, vp: Person, cse: Person, field: str
+) -> None:
+    # is_active: null was a NOT NULL violation (500); a null name was saved as "None".
+    headers = bearer(vp)
+    before, entries = _person_row(cse), AuditEntry.objects.count()
+    r = patch(client, f"/api/v1/team/people/{cse.pk}", {"phone": "", field: None}, **headers)
+    assert r.status_code == 422, r.content
+    assert r.json()["field"] == field
+    assert _person_row(cse) == before
+    assert AuditEntry.objects.count() == entries
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "x" * 201),
+        ("username", "x" * 151),
+        ("github_login", "x" * 41),
+        ("slack_user_id", "U" * 21),
+        ("timezone", "Europe/" + "x" * 60),
+        ("email", "x" * 250 + "@example.com"),
+    ],
+)
+def test_person_text_longer_than_its_column_is_422_and_writes_nothing(
+    client: Client, vp: Person, field: str, value: str
+) -> None:
+    # Slack ids and usernames were not checked at all: PostgreSQL refused the row (500).
+    headers = bearer(vp)
+    people, entries = Person.objects.count(), AuditEntry.objects.count()
+    body = {"name": "N", "email": "n@example.com", "role": "cse", field: value}
+    r = post(client, "/api/v1/team/people", body, **headers)
+    assert r.status_code == 422, r.content
+    assert r.json()["field"] == field
+    assert (Person.objects.count(), AuditEntry.objects.count()) == (people, entries)
+
+
+def test_services_check_lengths_the_schema_does_not_see(vp: Person, cse: Person) -> None:
+    """A username made from a long e-mail, and callers without a schema (forms, CLI)."""
+    from ceres.core.errors import Invalid
+    from ceres.team import services
+
+    with pytest.raises(Invalid) as caught:
+        services.create_person(actor=None, name="N", email="n" * 151 + "@example.com", role="cse")
+    assert caught.value.field == "username"
+    for changes in ({"slack_user_id": "U" * 21}, {"is_active": None}, {"name": "a\x00"}):
+        with pytest.raises(Invalid) as caught:
+            services.update_person(actor=None, person=cse, **changes)
+        assert caught.value.field == next(iter(changes))
+    with pytest.raises(Invalid) as caught:
+        services.create_api_token(actor=None, user=cse.user, name="laptop\x00")
+    assert caught.value.field == "name"
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "token", ["ceres_\x00_x", "ceres_ÿÿÿÿ_x", "ceres_" + "a" * 17 + "_x", "ceres__x", "ceres_"]
+)
+def test_a_malformed_token_is_401(client: Client, vp: Person, token: str) -> None:
+    # A NUL in the prefix reached the database: an error on PostgreSQL (500), not a 401.
+    r = client.get("/api/v1/team/people", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert r.status_code == 401
+    assert r.json()["field"] == "Authorization"

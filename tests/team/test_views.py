@@ -230,3 +230,77 @@ def test_login_page(client: Client, team: dict[str, Person]) -> None:
     assert "alert-error" in r.content.decode()
     r = client.post("/login/", {"username": "lena", "password": "correct horse battery staple"})
     assert r.status_code == 302
+
+
+# --- malformed form input: 4xx naming the field, nothing written, never a 500 ----------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "label"),
+    [
+        ({"name": "Lena\x00"}, "Name"),
+        ({"name": "x" * 201}, "Name"),
+        ({"github_login": "x" * 40}, "GitHub login"),
+        ({"slack_user_id": "U" * 21}, "Slack user id"),
+        ({"phone": "+1" + "5" * 19}, "Phone"),
+        ({"timezone": "Europe/" + "x" * 60}, "Time zone"),
+        ({"timezone": "UTC\x00"}, "Time zone"),
+        ({"hours_fri": "09:00-17:00\x00"}, "Fri"),
+        ({"hours_fri": "x" * 201}, "Fri"),
+        ({"role": ["cse", "engineer\x00"]}, "Role"),
+    ],
+)
+def test_malformed_person_form_is_400_naming_the_field_and_writes_nothing(
+    client: Client, team: dict[str, Person], changes: dict[str, object], label: str
+) -> None:
+    client.force_login(team["vp"].user)
+    cse = team["cse"]
+    entries = AuditEntry.objects.count()
+    r = client.post(f"/team/{cse.pk}/card/", {**_form(cse), **changes}, **HTMX)
+    html = r.content.decode()
+    assert r.status_code == 400, html
+    assert f"<b>{label}</b>" in html
+    assert AuditEntry.objects.count() == entries
+    cse.refresh_from_db()
+    assert (cse.name, cse.timezone, cse.phone) == ("Lena Park", "America/Chicago", "+15555550100")
+
+
+@pytest.mark.parametrize("name", ["laptop\x00", " ", "x" * 101])
+def test_malformed_token_name_is_400_and_makes_no_token(
+    client: Client, team: dict[str, Person], name: str
+) -> None:
+    client.force_login(team["cse"].user)
+    r = client.post("/team/tokens/", {"name": name}, **HTMX)
+    assert r.status_code == 400
+    assert re.search(r'data-field="name">.*?class="field-error"', r.content.decode(), re.S)
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize("query", ["?role=wizard", "?sort=%00", "?q=%00", "?q=" + "x" * 201])
+def test_malformed_team_query_is_400(client: Client, team: dict[str, Person], query: str) -> None:
+    client.force_login(team["vp"].user)
+    assert client.get(f"/team/{query}").status_code == 400
+
+
+@pytest.mark.parametrize("person_id", ["9" * 18, "9" * 19, "0"])
+def test_absurd_person_ids_are_404(client: Client, team: dict[str, Person], person_id: str) -> None:
+    client.force_login(team["vp"].user)
+    for path in ("", "card/", "edit/"):
+        assert client.get(f"/team/{person_id}/{path}").status_code == 404
+    assert client.post(f"/team/tokens/{person_id}/revoke/").status_code == 404
+
+
+def test_every_team_form_needs_the_csrf_token(team: dict[str, Person]) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(team["vp"].user)
+    cse = team["cse"]
+    token, _ = services.create_api_token(actor=None, user=team["vp"].user, name="kept")
+    entries = AuditEntry.objects.count()
+    r = client.post(f"/team/{cse.pk}/card/", _form(cse, name="Lena Other"))
+    assert r.status_code == 403
+    assert client.post("/team/tokens/", {"name": "new"}).status_code == 403
+    assert client.post(f"/team/tokens/{token.pk}/revoke/").status_code == 403
+    assert AuditEntry.objects.count() == entries
+    assert ApiToken.objects.get().revoked_at is None
+    cse.refresh_from_db()
+    assert cse.name == "Lena Park"

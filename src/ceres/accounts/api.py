@@ -4,14 +4,25 @@ import csv
 import datetime
 import io
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from ceres.accounts import selectors, services
-from ceres.accounts.models import Account, Contact
-from ceres.core.apisupport import paginate, request_user
+from ceres.accounts.models import MAX_HOST_COUNT, Account, Contact
+from ceres.core.apisupport import (
+    WHOLE_NUMBER,
+    BodySchema,
+    InputSchema,
+    IsoDate,
+    PageNumber,
+    PageSize,
+    RecordId,
+    omittable,
+    paginate,
+    request_user,
+)
 from ceres.core.errors import NotFound, PermissionDenied
 
 router = Router(tags=["accounts"])
@@ -52,47 +63,73 @@ class AccountPage(Schema):
     page_size: int
 
 
-class AccountIn(Schema):
-    legal_name: str
-    kind: str = "customer"
-    codename: str = ""
-    product: str | None = None
-    deployment: str = "self_hosted"
-    product_version: str = ""
-    host_count: int = 0
-    slack_channel_id: str = ""
-    crm_id: str = ""
-    csm_owner: str | None = None
-    renewal_date: datetime.date | None = None
+# The choices of the models, spelt out so the OpenAPI document lists them (a test checks that
+# they match the models).
+KindIn = Literal["customer", "prospect"]
+DeploymentIn = Literal["self_hosted", "managed_cloud"]
+ContactRoleIn = Literal["champion", "dri", "admin", "billing"]
+# The lengths are the columns': PostgreSQL refuses a longer text, SQLite would keep it.
+LegalName = Annotated[str, Field(min_length=1, max_length=200)]
+ProductKey = Annotated[str, Field(max_length=50)]
+ProductVersion = Annotated[str, Field(max_length=50)]
+HostCount = Annotated[int, Field(ge=0, le=MAX_HOST_COUNT), WHOLE_NUMBER]
+SlackChannelId = Annotated[str, Field(max_length=30)]
+CrmId = Annotated[str, Field(max_length=64)]
+TeamMemberRef = Annotated[str, Field(max_length=254, description="a username or an e-mail")]
 
 
-class AccountPatch(Schema):
-    legal_name: str | None = None
-    kind: str | None = None
-    product: str | None = None
-    deployment: str | None = None
-    product_version: str | None = None
-    host_count: int | None = None
-    slack_channel_id: str | None = None
-    crm_id: str | None = None
-    csm_owner: str | None = None
-    renewal_date: datetime.date | None = None
+class AccountIn(BodySchema):
+    legal_name: LegalName
+    kind: KindIn = "customer"
+    codename: Annotated[str, Field(max_length=100)] = ""
+    product: ProductKey | None = None
+    deployment: DeploymentIn = "self_hosted"
+    product_version: ProductVersion = ""
+    host_count: HostCount = 0
+    slack_channel_id: SlackChannelId = ""
+    crm_id: CrmId = ""
+    csm_owner: TeamMemberRef | None = None
+    renewal_date: IsoDate | None = None
 
 
-class ContactIn(Schema):
-    name: str
-    role: str
-    email: str = ""
-    slack_user_id: str = ""
-    title: str = ""
+class AccountPatch(BodySchema):
+    """Left out: unchanged. Null only where the account may have none (product, CSM owner,
+    renewal date)."""
+
+    legal_name: LegalName = omittable()
+    kind: KindIn = omittable()
+    product: ProductKey | None = None
+    deployment: DeploymentIn = omittable()
+    product_version: ProductVersion = omittable()
+    host_count: HostCount = omittable()
+    slack_channel_id: SlackChannelId = omittable()
+    crm_id: CrmId = omittable()
+    csm_owner: TeamMemberRef | None = None
+    renewal_date: IsoDate | None = None
 
 
-class ContactPatch(Schema):
-    name: str | None = None
-    role: str | None = None
-    email: str | None = None
-    slack_user_id: str | None = None
-    title: str | None = None
+ContactName = Annotated[str, Field(min_length=1, max_length=200)]
+ContactEmail = Annotated[str, Field(max_length=254)]
+SlackUserId = Annotated[str, Field(max_length=20)]
+ContactTitle = Annotated[str, Field(max_length=120)]
+
+
+class ContactIn(BodySchema):
+    name: ContactName
+    role: ContactRoleIn
+    email: ContactEmail = ""
+    slack_user_id: SlackUserId = ""
+    title: ContactTitle = ""
+
+
+class ContactPatch(BodySchema):
+    """Left out: unchanged; never null (an empty text clears the e-mail, Slack id or title)."""
+
+    name: ContactName = omittable()
+    role: ContactRoleIn = omittable()
+    email: ContactEmail = omittable()
+    slack_user_id: SlackUserId = omittable()
+    title: ContactTitle = omittable()
 
 
 class CodenameOut(Schema):
@@ -101,23 +138,39 @@ class CodenameOut(Schema):
     label: str
 
 
-class AccountFilters(Schema):
-    q: str = ""
-    kind: str = ""
-    product: str = ""
-    deployment: str = ""
-    csm: str = ""
-    renewal_before: datetime.date | None = None
-    sort: str = "codename"
-    page: int = 1
-    page_size: int = 50
+AccountSort = Literal[
+    "codename",
+    "-codename",
+    "renewal",
+    "-renewal",
+    "hosts",
+    "-hosts",
+    "created",
+    "-created",
+    "name",
+    "-name",
+]
 
 
-class DriChangeIn(Schema):
-    contact_id: int
+class AccountFilters(InputSchema):
+    """Empty means "any". Sorting by name needs accounts.view_confidential."""
+
+    q: Annotated[str, Field(max_length=200)] = ""
+    kind: KindIn | Literal[""] = ""
+    product: ProductKey = ""
+    deployment: DeploymentIn | Literal[""] = ""
+    csm: Annotated[str, Field(max_length=150)] = ""
+    renewal_before: IsoDate | None = None
+    sort: AccountSort = "codename"
+    page: PageNumber = 1
+    page_size: PageSize = 50
 
 
-class ChecklistItemIn(Schema):
+class DriChangeIn(BodySchema):
+    contact_id: RecordId
+
+
+class ChecklistItemIn(BodySchema):
     done: bool
 
 
@@ -278,7 +331,9 @@ def create_account(request: HttpRequest, payload: AccountIn) -> tuple[int, Accou
 
 
 @router.get("/codenames/suggestions", response=list[CodenameOut])
-def codename_suggestions(request: HttpRequest, count: int = 5) -> list[CodenameOut]:
+def codename_suggestions(
+    request: HttpRequest, count: Annotated[int, Field(ge=1, le=50)] = 5
+) -> list[CodenameOut]:
     _require(request, "accounts.add_account")
     return [
         CodenameOut(name=c.name, number=c.number, label=c.label)
@@ -287,12 +342,12 @@ def codename_suggestions(request: HttpRequest, count: int = 5) -> list[CodenameO
 
 
 @router.get("/{account_id}", response=AccountOut)
-def get_account(request: HttpRequest, account_id: int) -> AccountOut:
+def get_account(request: HttpRequest, account_id: RecordId) -> AccountOut:
     return account_out(selectors.get_account(account_id), confidential=_confidential(request))
 
 
 @router.patch("/{account_id}", response=AccountOut)
-def update_account(request: HttpRequest, account_id: int, payload: AccountPatch) -> AccountOut:
+def update_account(request: HttpRequest, account_id: RecordId, payload: AccountPatch) -> AccountOut:
     _require(request, "accounts.change_account")
     changes = payload.model_dump(exclude_unset=True)
     if "legal_name" in changes and not _confidential(request):
@@ -304,14 +359,14 @@ def update_account(request: HttpRequest, account_id: int, payload: AccountPatch)
 
 
 @router.delete("/{account_id}", response={204: None})
-def delete_account(request: HttpRequest, account_id: int) -> tuple[int, None]:
+def delete_account(request: HttpRequest, account_id: RecordId) -> tuple[int, None]:
     _require(request, "accounts.delete_account")
     services.delete_account(actor=request_user(request), account=selectors.get_account(account_id))
     return 204, None
 
 
 @router.get("/{account_id}/contacts", response=list[ContactOut])
-def list_contacts(request: HttpRequest, account_id: int) -> list[ContactOut]:
+def list_contacts(request: HttpRequest, account_id: RecordId) -> list[ContactOut]:
     account = selectors.get_account(account_id)
     confidential = _confidential(request)
     return [contact_out(c, confidential=confidential) for c in selectors.contacts_of(account)]
@@ -319,7 +374,7 @@ def list_contacts(request: HttpRequest, account_id: int) -> list[ContactOut]:
 
 @router.post("/{account_id}/contacts", response={201: ContactOut})
 def add_contact(
-    request: HttpRequest, account_id: int, payload: ContactIn
+    request: HttpRequest, account_id: RecordId, payload: ContactIn
 ) -> tuple[int, ContactOut]:
     _require(request, "accounts.add_contact")
     contact = services.add_contact(
@@ -339,7 +394,7 @@ def _contact(account_id: int, contact_id: int) -> Contact:
 
 @router.patch("/{account_id}/contacts/{contact_id}", response=ContactOut)
 def update_contact(
-    request: HttpRequest, account_id: int, contact_id: int, payload: ContactPatch
+    request: HttpRequest, account_id: RecordId, contact_id: RecordId, payload: ContactPatch
 ) -> ContactOut:
     _require(request, "accounts.change_contact")
     contact = services.update_contact(
@@ -351,7 +406,9 @@ def update_contact(
 
 
 @router.delete("/{account_id}/contacts/{contact_id}", response={204: None})
-def remove_contact(request: HttpRequest, account_id: int, contact_id: int) -> tuple[int, None]:
+def remove_contact(
+    request: HttpRequest, account_id: RecordId, contact_id: RecordId
+) -> tuple[int, None]:
     _require(request, "accounts.delete_contact")
     services.remove_contact(actor=request_user(request), contact=_contact(account_id, contact_id))
     return 204, None
@@ -359,7 +416,7 @@ def remove_contact(request: HttpRequest, account_id: int, contact_id: int) -> tu
 
 @router.post("/{account_id}/dri-changes", response={201: dict[str, int]})
 def start_dri_change(
-    request: HttpRequest, account_id: int, payload: DriChangeIn
+    request: HttpRequest, account_id: RecordId, payload: DriChangeIn
 ) -> tuple[int, dict[str, int]]:
     _require(request, "accounts.change_contact")
     account = selectors.get_account(account_id)
@@ -373,7 +430,7 @@ def start_dri_change(
 
 @router.put("/checklist-items/{item_id}", response=dict[str, bool])
 def set_checklist_item(
-    request: HttpRequest, item_id: int, payload: ChecklistItemIn
+    request: HttpRequest, item_id: RecordId, payload: ChecklistItemIn
 ) -> dict[str, bool]:
     _require(request, "accounts.change_contact")
     item = services.set_checklist_item(

@@ -12,12 +12,11 @@ from typing import Any
 
 from django import forms
 
-from ceres.accounts.models import Account, Contact, Product
+from ceres.accounts.models import MAX_HOST_COUNT, Account, Contact, Product
 from ceres.core.web import set_choices
 from ceres.team.models import Person
 
 PAGE_SIZE = 50
-MAX_HOSTS = 2_147_483_647  # the largest positive integer column on every database
 
 SORT_LABELS = {
     "codename": "Codename",
@@ -76,7 +75,9 @@ class AccountFieldsForm(forms.Form):
     product = forms.ChoiceField(required=False, label="Product")
     deployment = forms.ChoiceField(choices=Account.Deployment.choices, label="Deployment")
     product_version = forms.CharField(required=False, max_length=50, label="Version")
-    host_count = forms.IntegerField(required=False, min_value=0, max_value=MAX_HOSTS, label="Hosts")
+    host_count = forms.IntegerField(
+        required=False, min_value=0, max_value=MAX_HOST_COUNT, label="Hosts"
+    )
     slack_channel_id = forms.CharField(required=False, max_length=30, label="Slack channel id")
     crm_id = forms.CharField(required=False, max_length=64, label="CRM id")
     csm_owner = forms.ChoiceField(required=False, label="CSM owner")

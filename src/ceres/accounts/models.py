@@ -6,6 +6,9 @@ from django.db import models
 
 from ceres.team.models import Person
 
+# A PositiveIntegerField is an `integer` on PostgreSQL: nothing above this fits.
+MAX_HOST_COUNT = 2_147_483_647
+
 
 class Product(models.Model):
     """A product or tier an account can be on (Fleet Free, Fleet Premium, ...)."""

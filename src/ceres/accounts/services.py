@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ceres.accounts import codenames
 from ceres.accounts.models import (
+    MAX_HOST_COUNT,
     Account,
     ChecklistItem,
     ChecklistTemplate,
@@ -24,7 +25,7 @@ from ceres.accounts.models import (
 )
 from ceres.core.audit.services import Actor, diff, record_change, snapshot
 from ceres.core.errors import Conflict, Invalid, NotFound
-from ceres.core.text import fold, fold_compact
+from ceres.core.text import clean_text, fold, fold_compact
 from ceres.team.models import Person
 
 ACCOUNT_FIELDS = (
@@ -119,11 +120,9 @@ def _claim(codename: Codename) -> bool:
 
 
 def _check_legal_name(legal_name: str, *, account: Account | None = None) -> str:
-    legal_name = " ".join(str(legal_name).split())
-    if not legal_name:
-        raise Invalid("must not be empty", field="legal_name")
-    if len(legal_name) > 200:
-        raise Invalid("must be at most 200 characters", field="legal_name")
+    legal_name = clean_text(
+        legal_name, field="legal_name", max_length=200, required=True, collapse_spaces=True
+    )
     if not fold_compact(legal_name):
         raise Invalid("must contain letters or digits", field="legal_name")
     used = Codename.objects.filter(account__isnull=False)
@@ -153,7 +152,7 @@ def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
     if "deployment" in cleaned and cleaned["deployment"] not in Account.Deployment.values:
         raise Invalid(f"must be one of {', '.join(Account.Deployment.values)}", field="deployment")
     if "product" in cleaned and not isinstance(cleaned["product"], Product | None):
-        key = str(cleaned["product"] or "")
+        key = clean_text(cleaned["product"], field="product", max_length=50)
         product = Product.objects.filter(key=key).first() if key else None
         if key and product is None:
             known = ", ".join(Product.objects.values_list("key", flat=True))
@@ -161,13 +160,16 @@ def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
         cleaned["product"] = product
     if "csm_owner" in cleaned and not isinstance(cleaned["csm_owner"], Person | None):
         ref = cleaned["csm_owner"]
+        if not isinstance(ref, int):
+            ref = clean_text(ref, field="csm_owner", max_length=254)
         owner = None
-        if ref not in (None, ""):
+        if ref != "":
+            # A person's id (from the form's choices), username or e-mail (from the API).
             owner = (
-                Person.objects.filter(pk=ref).first()
-                if isinstance(ref, int) or str(ref).isdigit()
-                else Person.objects.filter(user__username=str(ref)).first()
-                or Person.objects.filter(email=str(ref).lower()).first()
+                Person.objects.filter(pk=int(ref)).first()
+                if isinstance(ref, int) or (ref.isascii() and ref.isdigit())
+                else Person.objects.filter(user__username=ref).first()
+                or Person.objects.filter(email=ref.lower()).first()
             )
             if owner is None:
                 raise Invalid(f"no team member {ref!r}", field="csm_owner")
@@ -179,6 +181,8 @@ def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
             raise Invalid("must be a whole number", field="host_count") from exc
         if hosts < 0:
             raise Invalid("must not be negative", field="host_count")
+        if hosts > MAX_HOST_COUNT:
+            raise Invalid(f"must be at most {MAX_HOST_COUNT}", field="host_count")
         cleaned["host_count"] = hosts
     if "renewal_date" in cleaned and isinstance(cleaned["renewal_date"], str):
         text = cleaned["renewal_date"].strip()
@@ -188,9 +192,7 @@ def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
             raise Invalid("must be a date as YYYY-MM-DD", field="renewal_date") from exc
     for name, limit in (("product_version", 50), ("slack_channel_id", 30), ("crm_id", 64)):
         if name in cleaned:
-            cleaned[name] = str(cleaned[name] or "").strip()
-            if len(cleaned[name]) > limit:
-                raise Invalid(f"must be at most {limit} characters", field=name)
+            cleaned[name] = clean_text(cleaned[name], field=name, max_length=limit)
     return cleaned
 
 
@@ -224,8 +226,9 @@ def create_account(
             "renewal_date": renewal_date,
         }
     )
-    if codename.strip():
-        chosen = _requested_codename(codename.strip())
+    codename = clean_text(codename, field="codename", max_length=100)
+    if codename:
+        chosen = _requested_codename(codename)
         clash = codenames.first_collision(chosen.name, [*_real_names(), legal_name])
         if clash is not None:
             # Never name the clashing account: its real name may be confidential to the caller.
@@ -314,15 +317,21 @@ def delete_account(*, actor: Actor, account: Account) -> None:
 def _clean_contact(values: dict[str, Any]) -> dict[str, Any]:
     cleaned = dict(values)
     if "name" in cleaned:
-        cleaned["name"] = " ".join(str(cleaned["name"]).split())
-        if not cleaned["name"]:
-            raise Invalid("must not be empty", field="name")
-    if cleaned.get("email"):
-        cleaned["email"] = str(cleaned["email"]).strip().lower()
+        cleaned["name"] = clean_text(
+            cleaned["name"], field="name", max_length=200, required=True, collapse_spaces=True
+        )
+    if "email" in cleaned:
+        cleaned["email"] = clean_text(cleaned["email"], field="email", max_length=254).lower()
         try:
-            validate_email(cleaned["email"])
+            if cleaned["email"]:
+                validate_email(cleaned["email"])
         except DjangoValidationError as exc:
             raise Invalid("is not a valid e-mail address", field="email") from exc
+    for name, limit in (("slack_user_id", 20), ("title", 120)):
+        if name in cleaned:
+            cleaned[name] = clean_text(cleaned[name], field=name, max_length=limit)
+    if "is_active" in cleaned and not isinstance(cleaned["is_active"], bool):
+        raise Invalid("must be true or false", field="is_active")
     if "role" in cleaned and cleaned["role"] not in Contact.Role.values:
         raise Invalid(f"must be one of {', '.join(Contact.Role.values)}", field="role")
     return cleaned

@@ -1,9 +1,20 @@
 from __future__ import annotations
 
-from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from typing import Annotated
 
-from ceres.core.apisupport import paginate, request_user
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from ceres.core.apisupport import (
+    BodySchema,
+    InputSchema,
+    PageNumber,
+    PageSize,
+    RecordId,
+    omittable,
+    paginate,
+    request_user,
+)
 from ceres.core.errors import PermissionDenied
 from ceres.team import selectors, services
 from ceres.team.models import Person
@@ -34,30 +45,50 @@ class PersonPage(Schema):
     page_size: int
 
 
-class PersonIn(Schema):
-    name: str
-    email: str
-    role: str
-    username: str | None = None
-    github_login: str = ""
-    slack_user_id: str = ""
-    phone: str = ""
-    timezone: str = "UTC"
-    working_hours: dict[str, list[str]] = {}
-    withheld_permissions: list[str] = []
+# The lengths are the columns': PostgreSQL refuses a longer text, SQLite would keep it.
+PersonName = Annotated[str, Field(min_length=1, max_length=200)]
+Email = Annotated[str, Field(min_length=1, max_length=254)]
+RoleKey = Annotated[str, Field(min_length=1, max_length=50)]
+GithubLogin = Annotated[str, Field(max_length=40, description="with or without the @")]
+SlackUserId = Annotated[str, Field(max_length=20)]
+Phone = Annotated[str, Field(max_length=20, description="E.164, e.g. +15555550100")]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64, description="an IANA time zone")]
+WorkingHours = Annotated[
+    dict[str, list[Annotated[str, Field(max_length=11)]]],
+    Field(
+        description='{"mon": ["09:00-12:00", "13:00-17:00"], ...} (mon to sun), in the '
+        "person's time zone"
+    ),
+]
+PermissionName = Annotated[str, Field(max_length=200)]
 
 
-class PersonPatch(Schema):
-    name: str | None = None
-    email: str | None = None
-    role: str | None = None
-    github_login: str | None = None
-    slack_user_id: str | None = None
-    phone: str | None = None
-    timezone: str | None = None
-    working_hours: dict[str, list[str]] | None = None
-    withheld_permissions: list[str] | None = None
-    is_active: bool | None = None
+class PersonIn(BodySchema):
+    name: PersonName
+    email: Email
+    role: RoleKey
+    username: Annotated[str, Field(min_length=1, max_length=150)] | None = None
+    github_login: GithubLogin = ""
+    slack_user_id: SlackUserId = ""
+    phone: Phone = ""
+    timezone: TimeZone = "UTC"
+    working_hours: WorkingHours = {}
+    withheld_permissions: list[PermissionName] = []
+
+
+class PersonPatch(BodySchema):
+    """Left out: unchanged; never null (an empty text, {} or [] clears a field)."""
+
+    name: PersonName = omittable()
+    email: Email = omittable()
+    role: RoleKey = omittable()
+    github_login: GithubLogin = omittable()
+    slack_user_id: SlackUserId = omittable()
+    phone: Phone = omittable()
+    timezone: TimeZone = omittable()
+    working_hours: WorkingHours = omittable()
+    withheld_permissions: list[PermissionName] = omittable()
+    is_active: bool = omittable()
 
 
 class RoleOut(Schema):
@@ -66,8 +97,8 @@ class RoleOut(Schema):
     permissions: list[str]
 
 
-class TokenIn(Schema):
-    name: str
+class TokenIn(BodySchema):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class TokenOut(Schema):
@@ -95,11 +126,11 @@ def person_out(person: Person) -> PersonOut:
     )
 
 
-class PeopleFilters(Schema):
-    q: str = ""
-    role: str = ""
-    page: int = 1
-    page_size: int = 50
+class PeopleFilters(InputSchema):
+    q: Annotated[str, Field(max_length=200)] = ""
+    role: Annotated[str, Field(max_length=50)] = ""
+    page: PageNumber = 1
+    page_size: PageSize = 50
 
 
 @router.get("/people", response=PersonPage, summary="The team directory")
@@ -115,7 +146,7 @@ def list_people(request: HttpRequest, filters: Query[PeopleFilters]) -> PersonPa
 
 
 @router.get("/people/{person_id}", response=PersonOut)
-def get_person(request: HttpRequest, person_id: int) -> PersonOut:
+def get_person(request: HttpRequest, person_id: RecordId) -> PersonOut:
     return person_out(selectors.get_person(person_id))
 
 
@@ -132,7 +163,7 @@ def create_person(request: HttpRequest, payload: PersonIn) -> tuple[int, PersonO
 
 
 @router.patch("/people/{person_id}", response=PersonOut)
-def update_person(request: HttpRequest, person_id: int, payload: PersonPatch) -> PersonOut:
+def update_person(request: HttpRequest, person_id: RecordId, payload: PersonPatch) -> PersonOut:
     _require(request, "team.change_person")
     person = selectors.get_person(person_id)
     changes = payload.model_dump(exclude_unset=True)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from ceres.core.audit.services import Actor, diff, record_change, snapshot
 from ceres.core.errors import Conflict, Invalid, NotFound
 from ceres.core.hours import validate_timezone, validate_weekly_hours
+from ceres.core.text import clean_text
 from ceres.team import permissions
 from ceres.team.models import ApiToken, Person, Role
 from ceres.team.tokens import new_token
@@ -84,22 +85,25 @@ def save_role(
 def _clean_person_fields(values: dict[str, Any]) -> dict[str, Any]:
     cleaned = dict(values)
     if "name" in cleaned:
-        cleaned["name"] = str(cleaned["name"]).strip()
-        if not cleaned["name"]:
-            raise Invalid("must not be empty", field="name")
+        cleaned["name"] = clean_text(cleaned["name"], field="name", max_length=200, required=True)
     if "email" in cleaned:
-        cleaned["email"] = str(cleaned["email"]).strip().lower()
+        email = clean_text(cleaned["email"], field="email", max_length=254, required=True)
+        cleaned["email"] = email.lower()
         try:
             validate_email(cleaned["email"])
         except DjangoValidationError as exc:
             raise Invalid("is not a valid e-mail address", field="email") from exc
     if "role" in cleaned and not isinstance(cleaned["role"], Role):
-        cleaned["role"] = get_role(str(cleaned["role"]))
+        cleaned["role"] = get_role(clean_text(cleaned["role"], field="role", max_length=50))
     if "timezone" in cleaned:
-        validate_timezone(str(cleaned["timezone"]))
+        cleaned["timezone"] = validate_timezone(
+            clean_text(cleaned["timezone"], field="timezone", max_length=64, required=True)
+        )
     if "working_hours" in cleaned:
         cleaned["working_hours"] = validate_weekly_hours(cleaned["working_hours"])
     if "withheld_permissions" in cleaned:
+        if not isinstance(cleaned["withheld_permissions"], list | tuple | set | None):
+            raise Invalid("must be a list of permission names", field="withheld_permissions")
         names = sorted(set(cleaned["withheld_permissions"] or ()))
         known = permissions.ceres_permissions()
         unknown = [n for n in names if n not in known]
@@ -107,9 +111,16 @@ def _clean_person_fields(values: dict[str, Any]) -> dict[str, Any]:
             raise Invalid(f"unknown permission {unknown[0]!r}", field="withheld_permissions")
         cleaned["withheld_permissions"] = names
     if "github_login" in cleaned:
-        cleaned["github_login"] = str(cleaned["github_login"] or "").strip().lstrip("@")
+        login = str(cleaned["github_login"] or "").strip().lstrip("@")
+        cleaned["github_login"] = clean_text(login, field="github_login", max_length=39)
+    if "slack_user_id" in cleaned:
+        cleaned["slack_user_id"] = clean_text(
+            cleaned["slack_user_id"], field="slack_user_id", max_length=20
+        )
+    if "is_active" in cleaned and not isinstance(cleaned["is_active"], bool):
+        raise Invalid("must be true or false", field="is_active")
     if "phone" in cleaned:
-        phone = str(cleaned["phone"] or "").strip()
+        phone = clean_text(cleaned["phone"], field="phone", max_length=20)
         if phone and not (phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16):
             raise Invalid("must be in E.164 form, e.g. +15555550100", field="phone")
         cleaned["phone"] = phone
@@ -156,7 +167,9 @@ def create_person(
     )
     _check_unique(None, values)
     user_model = get_user_model()
-    username = (username or values["email"].split("@")[0]).strip()
+    username = clean_text(
+        username or values["email"].split("@")[0], field="username", max_length=150, required=True
+    )
     if user_model.objects.filter(username=username).exists():
         raise Conflict(f"username {username!r} is taken", field="username")
     user = user_model.objects.create_user(username=username, email=values["email"])
@@ -215,9 +228,7 @@ def update_person(*, actor: Actor, person: Person, **changes: Any) -> Person:
 @transaction.atomic
 def create_api_token(*, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
     """Make a personal token. The clear token is returned once and never stored."""
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise Invalid("must be 1 to 100 characters", field="name")
+    name = clean_text(name, field="name", max_length=100, required=True)
     token, prefix, token_hash = new_token()
     row = ApiToken.objects.create(user=user, name=name, prefix=prefix, token_hash=token_hash)
     record_change(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 from django.contrib.auth.models import User
@@ -14,6 +15,9 @@ from ninja.security import HttpBearer
 from ceres.team.models import ApiToken
 
 BEARER_MARK = "ceres_"
+# What `new_token` makes (hex, as long as the column at most): anything else is refused before
+# the database is asked (a NUL in it would be an error on PostgreSQL, not a 401).
+_PREFIX = re.compile(r"[0-9a-f]{1,16}")
 
 
 def hash_token(token: str) -> str:
@@ -34,6 +38,8 @@ class TokenAuth(HttpBearer):
         if not token.startswith(BEARER_MARK):
             return None
         prefix = token[len(BEARER_MARK) :].split("_", 1)[0]
+        if not _PREFIX.fullmatch(prefix):
+            return None
         row = (
             ApiToken.objects.select_related("user__person")
             .filter(prefix=prefix, revoked_at__isnull=True)
