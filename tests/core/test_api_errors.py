@@ -220,6 +220,16 @@ def test_nul_in_a_query_is_422_naming_the_parameter(
             },
             "working_hours",
         ),
+        (
+            "/api/v1/team/people",
+            {
+                "name": "N",
+                "email": "n@example.com",
+                "role": "cse",
+                "working_hours": {"mon\x00": ["09:00-17:00"]},
+            },
+            "working_hours",
+        ),
     ],
 )
 def test_nul_in_a_body_is_422_naming_the_field_and_writes_nothing(
@@ -348,3 +358,5 @@ def test_openapi_documents_errors_limits_and_the_nul_rule(client: Client, cse: P
     assert free
     assert [w for w, s in free if s.get("pattern") != NUL_FREE_PATTERN] == []
     assert all("maxLength" in s for _, s in free)
+    hours = inputs["PersonIn"]["properties"]["working_hours"]
+    assert hours["propertyNames"] == {"pattern": NUL_FREE_PATTERN}

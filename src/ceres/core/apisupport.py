@@ -110,6 +110,8 @@ def _document_nul_free(schema: dict[str, Any]) -> None:
     of their own)."""
     if schema.get("type") == "string" and not {"enum", "const", "format", "pattern"} & set(schema):
         schema["pattern"] = NUL_FREE_PATTERN
+    if schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
+        schema.setdefault("propertyNames", {"pattern": NUL_FREE_PATTERN})  # a map's keys
     for key in ("properties", "patternProperties"):
         for sub in schema.get(key, {}).values():
             _document_nul_free(sub)
