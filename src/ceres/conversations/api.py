@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
+from pydantic import Strict
 
 from ceres.accounts.selectors import get_account
 from ceres.conversations import contact_form, selectors, services
 from ceres.conversations.models import Conversation, Message
-from ceres.core.apisupport import paginate, request_user
+from ceres.core.apisupport import BodySchema, InputSchema, RecordId, paginate, request_user
 from ceres.core.errors import Invalid, PermissionDenied
 from ceres.team.models import Person
 
@@ -57,20 +58,20 @@ class ConversationPage(Schema):
     page_size: int
 
 
-class ConversationIn(Schema):
+class ConversationIn(BodySchema):
     subject: str = Field("", max_length=300)
     body: str
     source: Literal["api", "email"] = "api"
     category: str = "support"
-    account_id: int | None = None
+    account_id: RecordId | None = None
     requester_name: str = Field("", max_length=200)
     requester_email: str = Field("", max_length=254)
     priority: str = "P3"
     fields: dict[str, str | int | float | bool] = {}
-    received_at: datetime.datetime | None = None
+    received_at: Annotated[datetime.datetime, Strict(False)] | None = None
 
 
-class ConversationPatch(Schema):
+class ConversationPatch(BodySchema):
     status: str | None = None
     priority: str | None = None
     assignee: str | None = Field(None, description="a username, or empty to unassign")
@@ -80,7 +81,7 @@ class ConversationPatch(Schema):
     tags: list[str] | None = None
 
 
-class MessageIn(Schema):
+class MessageIn(BodySchema):
     kind: Literal["reply", "note", "inbound"]
     body: str = ""
     saved_reply: str = ""
@@ -88,17 +89,17 @@ class MessageIn(Schema):
     cc: list[str] = []
 
 
-class JobApplicationReplyIn(Schema):
+class JobApplicationReplyIn(BodySchema):
     variables: dict[str, str] = {}
 
 
-class ConversationFilters(Schema):
+class ConversationFilters(InputSchema):
     queue: str = "all_open"
     status: str = ""
     source: str = ""
     category: str = ""
     priority: str = ""
-    account_id: int | None = None
+    account_id: RecordId | None = None
     assignee: str = ""
     tag: str = ""
     q: str = ""
@@ -115,8 +116,8 @@ class SavedReplyOut(Schema):
     variables: list[str]
 
 
-class RenderIn(Schema):
-    conversation_id: int
+class RenderIn(BodySchema):
+    conversation_id: RecordId
     variables: dict[str, str] = {}
 
 
@@ -239,14 +240,14 @@ def render_saved_reply(request: HttpRequest, key: str, payload: RenderIn) -> dic
 
 
 @router.get("/{conversation_id}", response=ConversationDetail)
-def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, Any]:
+def get_conversation(request: HttpRequest, conversation_id: RecordId) -> dict[str, Any]:
     _require(request, "conversations.view_conversation")
     return detail(selectors.get_conversation(conversation_id), request)
 
 
 @router.patch("/{conversation_id}", response=ConversationDetail)
 def update_conversation(
-    request: HttpRequest, conversation_id: int, payload: ConversationPatch
+    request: HttpRequest, conversation_id: RecordId, payload: ConversationPatch
 ) -> dict[str, Any]:
     _require(request, "conversations.change_conversation")
     conversation = selectors.get_conversation(conversation_id)
@@ -265,7 +266,7 @@ def update_conversation(
 
 @router.post("/{conversation_id}/messages", response={201: MessageOut})
 def add_message(
-    request: HttpRequest, conversation_id: int, payload: MessageIn
+    request: HttpRequest, conversation_id: RecordId, payload: MessageIn
 ) -> tuple[int, dict[str, Any]]:
     _require(request, "conversations.add_message")
     conversation = selectors.get_conversation(conversation_id)
@@ -298,7 +299,7 @@ def add_message(
     summary="Answer a job application: the saved reply by e-mail, Head of People in CC, closed",
 )
 def job_application_reply(
-    request: HttpRequest, conversation_id: int, payload: JobApplicationReplyIn
+    request: HttpRequest, conversation_id: RecordId, payload: JobApplicationReplyIn
 ) -> dict[str, Any]:
     # It replies and closes, so it needs what each of those needs on its own.
     _require(request, "conversations.add_message")

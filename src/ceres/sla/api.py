@@ -4,22 +4,23 @@ import csv
 import dataclasses
 import datetime
 import io
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema
+from pydantic import Strict
 
-from ceres.core.apisupport import request_user
+from ceres.core.apisupport import BodySchema, InputSchema, IsoDate, request_user
 from ceres.core.errors import PermissionDenied
 from ceres.sla import reports, selectors
 
 router = Router(tags=["sla"])
 
 
-class PreviewIn(Schema):
+class PreviewIn(BodySchema):
     policy: str
-    received: datetime.datetime
+    received: Annotated[datetime.datetime, Strict(False)]
     priority: str | None = None
 
 
@@ -36,11 +37,11 @@ def preview(request: HttpRequest, payload: PreviewIn) -> list[PreviewOut]:
     ]
 
 
-class ReportFilters(Schema):
+class ReportFilters(InputSchema):
     target: str = "first_response"
     group_by: str = "week"
-    start: datetime.date | None = None
-    end: datetime.date | None = None
+    start: IsoDate | None = None
+    end: IsoDate | None = None
 
 
 class ReportRowOut(Schema):
