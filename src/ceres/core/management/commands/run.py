@@ -63,7 +63,10 @@ class Command(BaseCommand):
             ],
             env=env,
         )
-        worker = subprocess.Popen([sys.executable, "-m", "ceres.cli", "worker"], env=env)
+        # The worker logs every task at INFO; keep the terminal for the banner and for problems
+        # unless the operator asked for more (CERES_LOG_LEVEL).
+        worker_env = {"CERES_LOG_LEVEL": "WARNING", **env}
+        worker = subprocess.Popen([sys.executable, "-m", "ceres.cli", "worker"], env=worker_env)
         self._banner(url, demo_loaded, account_model.objects.count())
         stopping = False
 
