@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
@@ -15,7 +16,7 @@ from ceres.core.apisupport import (
     paginate,
     request_user,
 )
-from ceres.core.errors import PermissionDenied
+from ceres.core.errors import NotAuthenticated, PermissionDenied
 from ceres.team import selectors, services
 from ceres.team.models import Person
 
@@ -178,5 +179,7 @@ def list_roles(request: HttpRequest) -> list[RoleOut]:
 @router.post("/tokens", response={201: TokenOut}, summary="Make a personal API token (shown once)")
 def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenOut]:
     user = request_user(request)
-    row, token = services.create_api_token(actor=user, user=user, name=payload.name)  # type: ignore[arg-type]
+    if not isinstance(user, User):  # the router's auth lets only logged-in users through
+        raise NotAuthenticated("log in to make a token", field="Authorization")
+    row, token = services.create_api_token(actor=user, user=user, name=payload.name)
     return 201, TokenOut(id=row.pk, name=row.name, prefix=row.prefix, token=token)
