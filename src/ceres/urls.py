@@ -15,4 +15,5 @@ urlpatterns = [
     path("accounts/", include("ceres.accounts.urls")),
     path("inbox/", include("ceres.conversations.urls")),
     path("contact/", include("ceres.conversations.public_urls")),
+    path("settings/sla/", include("ceres.sla.urls")),
 ]

@@ -189,7 +189,7 @@ def test_a_bad_duration_names_the_line(write: Write, within: str, error: str) ->
 
 
 def test_durations_parse_strictly() -> None:
-    from ceres.playbook.schema import duration_seconds
+    from ceres.core.durations import duration_seconds
 
     assert duration_seconds("15m") == 15 * 60
     assert duration_seconds("1h30m") == 90 * 60

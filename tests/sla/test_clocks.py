@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from django.utils import timezone
 
 from ceres.accounts.models import Account
 from ceres.conversations import services
@@ -52,7 +53,10 @@ def test_j2_job_application_due_tuesday_after_memorial_day(
 
 
 def test_j1_premium_after_hours_is_due_in_four_hours_and_met_at_first_reply(
-    handbook_policies: dict[str, SlaPolicy], acme: Account, cse: Person
+    handbook_policies: dict[str, SlaPolicy],
+    acme: Account,
+    cse: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     conversation = services.open_conversation(
         actor=None,
@@ -65,12 +69,15 @@ def test_j1_premium_after_hours_is_due_in_four_hours_and_met_at_first_reply(
     first = clock(conversation, "first_response")
     assert first.policy == handbook_policies["premium"]
     assert first.due_at == at(2026, 11, 29, 2, 10)
+    # The replies happen that night (replies are stamped with the time they are made).
+    monkeypatch.setattr(timezone, "now", lambda: at(2026, 11, 28, 23, 0))
     services.reply(actor=None, conversation=conversation, body="Auto ack", is_automatic=True)
     first.refresh_from_db()
     assert first.stopped_at is None
+    monkeypatch.setattr(timezone, "now", lambda: at(2026, 11, 29, 1, 30))
     services.reply(actor=cse.user, conversation=conversation, body="Looking now")
     first.refresh_from_db()
-    assert first.stopped_at is not None
+    assert first.stopped_at == at(2026, 11, 29, 1, 30)
     assert first.met is True
 
 

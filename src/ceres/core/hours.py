@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from functools import cache
 from typing import Any
 
 from ceres.core.errors import Invalid
@@ -15,6 +16,12 @@ from ceres.core.errors import Invalid
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
 _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+@cache
+def timezone_names() -> list[str]:
+    """Every IANA zone name, for the pickers of people's and calendars' time zones."""
+    return sorted(zoneinfo.available_timezones())
 
 
 def validate_timezone(name: str, *, field: str = "timezone") -> str:

@@ -26,6 +26,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Dis
 from pydantic_core import PydanticCustomError
 
 from ceres.conversations.services import MAX_BODY
+from ceres.core.durations import EXAMPLE, parse_duration
 from ceres.core.errors import Invalid
 from ceres.core.hours import validate_timezone
 
@@ -39,13 +40,11 @@ CLOCKS = ("business", "elapsed")
 WHEN = ("always", "inside_hours", "outside_hours")
 DEFAULT_PAUSE_ON = ("waiting_on_customer", "on_hold")
 DEFAULT_WARN_AT = 0.75
-MAX_DURATION_SECONDS = 366 * 24 * 3600
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,19}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-_DURATION = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?$")
 _PERCENT = re.compile(r"^([0-9]{1,3}(?:\.[0-9]+)?) ?%$")
 _CATEGORY = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
 
@@ -149,32 +148,15 @@ def _step_from_text(value: Any) -> Any:
     )
 
 
-def duration_seconds(text: str) -> int:
-    """Seconds of a duration that passed `_duration` (1h30m is 5400); a day is 24 hours."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise ValueError(text)
-    days, hours, minutes = (int(part or 0) for part in match.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60
-
-
 def _duration(value: Any) -> str:
-    example = "a duration such as 15m, 4h, 1h30m or 1d"
     if not isinstance(value, str):
         got = f"the number {value}" if isinstance(value, int | float) else _kind_of(value)
-        raise _refuse(f"expected {example} (with its unit), got {got}")
-    text = value.strip()
-    if not text or _DURATION.match(text) is None:
-        raise _refuse(
-            f"{value!r} is not {example}: whole numbers with d (24 hours), h or m, "
-            "largest unit first, no spaces"
-        )
-    seconds = duration_seconds(text)
-    if seconds == 0:
-        raise _refuse("must be longer than zero")
-    if seconds > MAX_DURATION_SECONDS:
-        raise _refuse(f"{value!r} is longer than a year (366d)")
-    return text
+        raise _refuse(f"expected {EXAMPLE} (with its unit), got {got}")
+    try:
+        parse_duration(value, field="within")
+    except Invalid as exc:
+        raise _refuse(exc.message) from None
+    return value.strip()
 
 
 def _kind_of(value: Any) -> str:

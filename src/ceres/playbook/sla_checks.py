@@ -27,7 +27,7 @@ from ceres.playbook.checks import known_role_keys
 from ceres.playbook.errors import DocPath, Problem
 from ceres.playbook.schema import TARGETS, PlaybookSpec, RuleSpec, SlaPolicySpec
 from ceres.playbook.state import State
-from ceres.sla.policies import CHANNEL_KINDS
+from ceres.sla.policies import CHANNEL_KINDS, rule_order_problems
 
 PAUSE_STATUSES = tuple(
     status
@@ -178,28 +178,17 @@ class _PolicyChecks:
         if not rules:
             self.problem(path, "needs at least one rule")
             return
-        seen: dict[tuple[str, str | None], DocPath] = {}
         problems_before = len(self.problems)
-        for rule_path, rule in rules:
+        order = rule_order_problems([(rule.when, rule.calendar) for _, rule in rules])
+        for i, (rule_path, rule) in enumerate(rules):
             self.rule(rule_path, rule)
-            if _covers_all(seen):
-                self.problem(rule_path, "never applies: the rules before it cover every message")
-            elif (rule.when, rule.calendar) in seen:
-                self.problem(
-                    rule_path,
-                    "never applies: an earlier rule has the same condition",
-                    see=seen[(rule.when, rule.calendar)],
-                )
-            seen.setdefault((rule.when, rule.calendar), rule_path)
-        if not _covers_all(seen) and len(self.problems) == problems_before:
-            sides = " or ".join(
-                f"{when.removesuffix('_hours')} {calendar} hours" for when, calendar in seen
-            )
-            self.problem(
-                path,
-                f"starts a clock only for messages received {sides}: add a rule for the other "
-                "case, or one with when: always",
-            )
+            for found in order:
+                if found.index == i:
+                    see = rules[found.see][0] if found.see is not None else None
+                    self.problem(rule_path, found.message, see=see)
+        whole = [found for found in order if found.index is None]
+        if whole and len(self.problems) == problems_before:
+            self.problem(path, whole[0].message)
 
     def rule(self, path: DocPath, rule: RuleSpec) -> None:
         if rule.calendar is None and rule.when != "always":
@@ -218,13 +207,6 @@ class _PolicyChecks:
                 "(three 8-hour working days); write business hours, e.g. 8h for one "
                 "09:00-17:00 day",
             )
-
-
-def _covers_all(seen: dict[tuple[str, str | None], DocPath]) -> bool:
-    if any(when == "always" for when, _ in seen):
-        return True
-    inside = {calendar for when, calendar in seen if when == "inside_hours"}
-    return any(calendar in inside for when, calendar in seen if when == "outside_hours")
 
 
 def _duplicates(spec: PlaybookSpec) -> list[Problem]:

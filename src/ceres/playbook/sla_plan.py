@@ -13,8 +13,8 @@ from typing import Any
 from ceres.conversations.services import variables_of
 from ceres.core.businesstime import Calendar
 from ceres.core.businesstime.spec import SPEC_KEYS
+from ceres.core.durations import duration_seconds
 from ceres.core.errors import Invalid
-from ceres.core.hours import WEEKDAYS
 from ceres.playbook.changes import Change, Plan, compare, show
 from ceres.playbook.errors import DocPath, Problem
 from ceres.playbook.schema import (
@@ -25,10 +25,10 @@ from ceres.playbook.schema import (
     RuleSpec,
     SavedReplySpec,
     SlaPolicySpec,
-    duration_seconds,
 )
 from ceres.playbook.sla_checks import each
 from ceres.playbook.state import State, StoredPolicy, StoredSavedReply
+from ceres.sla.display import show_hours, show_match, show_rules
 from ceres.sla.policies import MATCH_KEYS
 
 # --- calendars -------------------------------------------------------------------------------
@@ -41,34 +41,11 @@ def _normalized(spec: dict[str, Any]) -> dict[str, Any]:
         return spec
 
 
-def _show_hours(hours: Any) -> str:
-    if hours == "all":
-        return "24/7"
-    groups: list[tuple[list[str], list[str]]] = []  # consecutive weekdays with the same windows
-    for day in WEEKDAYS:
-        windows = list(hours.get(day, []))
-        if not windows:
-            continue
-        previous = groups[-1] if groups else None
-        if (
-            previous
-            and previous[1] == windows
-            and WEEKDAYS.index(previous[0][-1]) + 1 == WEEKDAYS.index(day)
-        ):
-            previous[0].append(day)
-        else:
-            groups.append(([day], windows))
-    return ", ".join(
-        (f"{days[0]}-{days[-1]}" if len(days) > 1 else days[0]) + " " + " ".join(windows)
-        for days, windows in groups
-    )
-
-
 def _show_calendar_field(name: str, value: Any) -> str:
     if value is None:
         return "(none)"
     if name == "hours":
-        return _show_hours(value)
+        return show_hours(value)
     if name == "holidays":
         subdivision = value.get("subdivision")
         return str(value["country"]) + (f"-{subdivision}" if subdivision else "")
@@ -81,7 +58,7 @@ def _show_calendar_field(name: str, value: Any) -> str:
 
 
 def _calendar_summary(spec: dict[str, Any]) -> str:
-    parts = [spec["timezone"], _show_hours(spec["hours"])]
+    parts = [spec["timezone"], show_hours(spec["hours"])]
     if "holidays" in spec:
         parts.append(f"holidays {_show_calendar_field('holidays', spec['holidays'])}")
     for name in ("closed", "open"):
@@ -155,29 +132,6 @@ def _rule_as_stored(rule: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _show_duration(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
-    return text + (f"{seconds}s" if seconds else "") or "0m"
-
-
-def _show_rule(rule: dict[str, Any]) -> str:
-    text = f"{_show_duration(rule['within_seconds'])} {rule['clock']}"
-    calendar = rule["calendar"]
-    if rule["when"] != "always":
-        return f"{text} {rule['when'].removesuffix('_hours')} {calendar} hours"
-    return f"{text} on {calendar}" if calendar else text
-
-
-def _show_rules(rules: list[dict[str, Any]]) -> str:
-    return ", ".join(_show_rule(rule) for rule in rules) or "(none)"
-
-
-def _show_match(match: dict[str, list[str]]) -> str:
-    return ", ".join(f"{key} {'|'.join(values)}" for key, values in match.items()) or "(any)"
-
-
 def _show_percent(fraction: float) -> str:
     return f"{fraction * 100:g}%"
 
@@ -221,9 +175,9 @@ def _same(name: str, old: Any, new: Any) -> bool:
 
 def _show_policy_field(name: str, value: Any) -> str:
     if name == "match":
-        return _show_match(value)
+        return show_match(value)
     if name in TARGETS:
-        return _show_rules(value)
+        return show_rules(value)
     if name == "pause_on":
         return ", ".join(value) or "(none)"
     if name == "warn_at":
@@ -232,8 +186,8 @@ def _show_policy_field(name: str, value: Any) -> str:
 
 
 def _policy_summary(fields: dict[str, Any]) -> str:
-    parts = [f"position {fields['position']}, match {_show_match(fields['match'])}"]
-    parts += [f"{t} {_show_rules(fields[t])}" for t in TARGETS if fields[t]]
+    parts = [f"position {fields['position']}, match {show_match(fields['match'])}"]
+    parts += [f"{t} {show_rules(fields[t])}" for t in TARGETS if fields[t]]
     defaults = {"pause_on": list(DEFAULT_PAUSE_ON), "warn_at": DEFAULT_WARN_AT, "escalate_to": ""}
     for name, default in defaults.items():
         if fields[name] != default:

@@ -4,6 +4,7 @@ calendars table (cached per calendar row version)."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -131,3 +132,55 @@ def validate_policy(
     for status in pause_on:
         if status not in statuses:
             raise Invalid(f"unknown status {status!r}", field="pause_on")
+
+
+@dataclass(frozen=True)
+class OrderProblem:
+    """What is wrong with the order of a target's rules: `index` is the rule at fault (None: the
+    target as a whole), `see` the earlier rule it repeats."""
+
+    index: int | None
+    message: str
+    see: int | None = None
+
+
+def covers_all(conditions: Sequence[tuple[str, str | None]]) -> bool:
+    """Whether rules with these (when, calendar) conditions start a clock for every message."""
+    if any(when == "always" for when, _ in conditions):
+        return True
+    inside = {calendar for when, calendar in conditions if when == "inside_hours"}
+    return any(calendar in inside for when, calendar in conditions if when == "outside_hours")
+
+
+def rule_order_problems(conditions: Sequence[tuple[str, str | None]]) -> list[OrderProblem]:
+    """Rules that can never apply (the first whose condition holds wins), and a target whose
+    rules leave part of the day without a clock. The playbook and the settings pages both ask
+    this, so a policy one of them accepts the other accepts too."""
+    seen: dict[tuple[str, str | None], int] = {}
+    problems: list[OrderProblem] = []
+    if not conditions:
+        return problems  # no rule: the target starts no clock, which is allowed
+    for i, condition in enumerate(conditions):
+        if covers_all(list(seen)):
+            problems.append(
+                OrderProblem(i, "never applies: the rules before it cover every message")
+            )
+        elif condition in seen:
+            problems.append(
+                OrderProblem(
+                    i, "never applies: an earlier rule has the same condition", see=seen[condition]
+                )
+            )
+        seen.setdefault(condition, i)
+    if not covers_all(list(seen)) and not problems:
+        sides = " or ".join(
+            f"{when.removesuffix('_hours')} {calendar} hours" for when, calendar in seen
+        )
+        problems.append(
+            OrderProblem(
+                None,
+                f"starts a clock only for messages received {sides}: add a rule for the other "
+                "case, or one with when: always",
+            )
+        )
+    return problems

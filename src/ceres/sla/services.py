@@ -15,7 +15,7 @@ from django.utils import timezone
 from ceres.conversations.models import Conversation
 from ceres.core.audit.services import Actor, diff, record_change, snapshot
 from ceres.core.businesstime import Calendar
-from ceres.core.errors import Invalid
+from ceres.core.errors import Conflict, Invalid, NotFound
 from ceres.core.outbox.services import enqueue
 from ceres.sla.models import BusinessCalendar, SlaClock, SlaPolicy
 from ceres.sla.policies import validate_policy
@@ -26,10 +26,16 @@ URGENT = (Conversation.Priority.P0, Conversation.Priority.P1)
 
 
 @transaction.atomic
-def save_calendar(*, actor: Actor, key: str, spec: dict[str, Any]) -> BusinessCalendar:
+def save_calendar(
+    *, actor: Actor, key: str, spec: dict[str, Any], create: bool = False
+) -> BusinessCalendar:
+    """Create or replace a calendar; with `create`, a calendar of that key already there is a
+    conflict (two people creating one name must not overwrite each other)."""
     calendar = Calendar.from_spec(spec)  # raises Invalid naming the field
     normalized = calendar.to_spec()
-    row = BusinessCalendar.objects.filter(key=key).first()
+    row = BusinessCalendar.objects.select_for_update().filter(key=key).first()
+    if row is not None and create:
+        raise Conflict(f"a calendar named {key!r} exists; edit it instead", field="key")
     before = {"spec": row.spec} if row else {}
     if row is None:
         row = BusinessCalendar(key=key)
@@ -61,7 +67,9 @@ def save_policy(
     pause_on: list[str] | None = None,
     warn_at_fraction: float = 0.75,
     escalate_to_role: str = "",
+    create: bool = False,
 ) -> SlaPolicy:
+    """Create or replace a policy; with `create`, an existing key is a conflict."""
     pause = list(pause_on if pause_on is not None else ["waiting_on_customer", "on_hold"])
     validate_policy(
         match=match,
@@ -73,7 +81,9 @@ def save_policy(
         raise Invalid("must be 0 or more", field="position")
     if not 0 < warn_at_fraction < 1:
         raise Invalid("must be between 0 and 1 (e.g. 0.75)", field="warn_at_fraction")
-    policy = SlaPolicy.objects.filter(key=key).first()
+    policy = SlaPolicy.objects.select_for_update().filter(key=key).first()
+    if policy is not None and create:
+        raise Conflict(f"a policy named {key!r} exists; edit it instead", field="key")
     before = snapshot(policy, POLICY_FIELDS) if policy else {}
     policy = policy or SlaPolicy(key=key)
     policy.position = position
@@ -93,6 +103,88 @@ def save_policy(
             changes=changes,
         )
     return policy
+
+
+@transaction.atomic
+def delete_policy(*, actor: Actor, key: str) -> None:
+    """Conversations whose clocks it started keep their deadlines; new ones match the next
+    policy in order."""
+    policy = SlaPolicy.objects.select_for_update().filter(key=key).first()
+    if policy is None:
+        raise NotFound(f"no SLA policy {key!r}", field="policy")
+    before = snapshot(policy, POLICY_FIELDS)
+    record_change(
+        actor=actor,
+        action="sla_policy.delete",
+        target=policy,
+        target_label=key,
+        changes=diff(before, {}),
+    )
+    policy.delete()
+
+
+@transaction.atomic
+def move_policy(*, actor: Actor, key: str, offset: int) -> SlaPolicy:
+    """Try a policy `offset` places earlier (negative) or later (positive) than now; every
+    position is renumbered 0, 1, 2 … in the new order."""
+    policies = list(SlaPolicy.objects.select_for_update().order_by("position", "key"))
+    keys = [policy.key for policy in policies]
+    if key not in keys:
+        raise NotFound(f"no SLA policy {key!r}", field="policy")
+    index = keys.index(key)
+    moved = policies.pop(index)
+    policies.insert(max(0, min(len(policies), index + offset)), moved)
+    for position, policy in enumerate(policies):
+        if policy.position != position:
+            record_change(
+                actor=actor,
+                action="sla_policy.update",
+                target=policy,
+                target_label=policy.key,
+                changes=diff({"position": policy.position}, {"position": position}),
+            )
+            policy.position = position
+            policy.save(update_fields=["position"])
+    return moved
+
+
+def calendar_users(key: str) -> list[str]:
+    """The policies whose rules name this calendar."""
+    return [
+        policy.key
+        for policy in SlaPolicy.objects.order_by("position", "key")
+        if any(
+            rule.get("calendar") == key
+            for rules in (policy.targets or {}).values()
+            for rule in rules
+        )
+    ]
+
+
+@transaction.atomic
+def delete_calendar(*, actor: Actor, key: str) -> None:
+    """Refused while a policy or a running clock counts its hours."""
+    row = BusinessCalendar.objects.select_for_update().filter(key=key).first()
+    if row is None:
+        raise NotFound(f"no calendar {key!r}", field="calendar")
+    users = calendar_users(key)
+    if users:
+        raise Conflict(
+            f"policies use this calendar: {', '.join(users)}; change them first", field="calendar"
+        )
+    if SlaClock.objects.filter(calendar=row, stopped_at__isnull=True).exists():
+        raise Conflict(
+            "running SLA clocks count this calendar's hours; delete it once they have stopped",
+            field="calendar",
+        )
+    record_change(
+        actor=actor,
+        action="calendar.delete",
+        target=row,
+        target_label=key,
+        changes=diff({"spec": row.spec}, {}),
+    )
+    row.delete()
 
 
 # --- the sweep -------------------------------------------------------------------------------

@@ -56,6 +56,14 @@
     }
   });
 
+  // A plain form that destroys something asks first (htmx forms use hx-confirm).
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+
   // "/" jumps to the search box, as in most tools.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 from django import forms
@@ -14,11 +12,6 @@ from ceres.core.web import set_choices
 from ceres.team.models import Person, Role
 
 DAY_LABELS = {day: day.capitalize() for day in WEEKDAYS}
-
-
-@cache
-def timezone_names() -> list[str]:
-    return sorted(zoneinfo.available_timezones())
 
 
 class TeamFilterForm(forms.Form):

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from ceres.accounts.selectors import can_view_confidential
 from ceres.core.audit.selectors import history_for
 from ceres.core.errors import CeresError
+from ceres.core.hours import timezone_names
 from ceres.core.web import (
     HtmxHttpRequest,
     apply_error,
@@ -24,7 +25,7 @@ from ceres.core.web import (
     viewer,
 )
 from ceres.team import selectors, services
-from ceres.team.forms import PersonForm, TeamFilterForm, TokenForm, person_initial, timezone_names
+from ceres.team.forms import PersonForm, TeamFilterForm, TokenForm, person_initial
 from ceres.team.models import Person
 
 RESULTS_ID = "team-results"
