@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import settings
@@ -14,6 +14,10 @@ from ceres.accounts.codenames import load_catalogue
 from ceres.accounts.models import Account, Codename, Product
 from ceres.team import services as team_services
 from ceres.team.models import Person, Role
+
+if TYPE_CHECKING:  # imported by the fixtures: slack_sdk and twilio load only for tests using them
+    from tests.fakes.slack import SlackFake
+    from tests.fakes.twilio import TwilioFake
 
 # Tests that start processes (the worker, the web server) need the SQLite test database in a
 # file, not in memory: each run gets its own under a temporary directory.
@@ -144,3 +148,25 @@ def acme(products: dict[str, Product], cse: Person) -> Account:
         role="champion",
     )
     return account
+
+
+@pytest.fixture
+def slack_fake() -> Iterator[SlackFake]:
+    """A fake Slack Web API on 127.0.0.1 (tests/fakes/slack.py): `slack_fake.client()` or
+    `WebClient(token=slack_fake.token, base_url=slack_fake.api_url)`."""
+    from tests.fakes.slack import SlackFake
+
+    with SlackFake() as fake:
+        yield fake
+    assert not fake.internal_errors, fake.internal_errors[0]
+
+
+@pytest.fixture
+def twilio_fake() -> Iterator[TwilioFake]:
+    """A fake Twilio Messages API on 127.0.0.1 (tests/fakes/twilio.py): `twilio_fake.client()`,
+    or a `twilio.rest.Client` with `client.api.base_url = twilio_fake.url`."""
+    from tests.fakes.twilio import TwilioFake
+
+    with TwilioFake() as fake:
+        yield fake
+    assert not fake.internal_errors, fake.internal_errors[0]
