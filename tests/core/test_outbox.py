@@ -294,3 +294,66 @@ def test_the_sweep_re_enqueues_lost_work_and_buries_exhausted_leases(
     assert lowered.last_error.startswith("E: timeout (out of attempts: 3")
     # The re-enqueued crashed message is delivered by whoever runs the new task.
     assert services.deliver_message(message_id=crashed.pk) == Status.SENT
+
+
+# --- ordering keys: one Slack thread's messages leave one at a time, in order ----------------
+
+
+def test_messages_of_one_ordering_key_leave_in_order_through_an_outage(
+    fake_channel: Callable[..., FakeChannel],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    channel = fake_channel(RetryLater(retry_after=30), "ts-1", "ts-2", "ts-3")
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second, third = (
+            services.enqueue(
+                channel="fake", idempotency_key=f"t-{n}", payload={}, ordering_key="C1:100.1"
+            )
+            for n in (1, 2, 3)
+        )
+    # The provider is rate-limiting: the first waits 30 s, and the others wait behind it
+    # even though they are due.
+    assert services.deliver_message(message_id=first.pk) == Status.PENDING
+    assert services.deliver_message(message_id=second.pk) == "skipped"
+    assert services.deliver_message(message_id=third.pk) == "skipped"
+    assert channel.calls == ["t-1"]
+    later = timezone.now() + datetime.timedelta(seconds=31)
+    DBTaskResult.objects.all().delete()
+    assert services.deliver_message(message_id=first.pk, now=later) == Status.SENT
+    # Sending the first handed over to the second (a task for it), not to the third.
+    assert delivery_tasks() == [second.pk]
+    assert services.deliver_message(message_id=third.pk, now=later) == "skipped"
+    assert services.deliver_message(message_id=second.pk, now=later) == Status.SENT
+    assert services.deliver_message(message_id=third.pk, now=later) == Status.SENT
+    assert channel.calls == ["t-1", "t-1", "t-2", "t-3"]
+
+
+def test_a_dead_message_does_not_hold_up_its_thread(
+    fake_channel: Callable[..., FakeChannel],
+) -> None:
+    channel = fake_channel(PermanentFailure("channel_not_found"), "ok")
+    first = services.enqueue(channel="fake", idempotency_key="d-1", payload={}, ordering_key="T")
+    second = services.enqueue(channel="fake", idempotency_key="d-2", payload={}, ordering_key="T")
+    assert services.deliver_message(message_id=first.pk) == Status.DEAD
+    assert services.deliver_message(message_id=second.pk) == Status.SENT
+    assert channel.calls == ["d-1", "d-2"]
+
+
+def test_other_ordering_keys_and_unordered_messages_do_not_wait(
+    fake_channel: Callable[..., FakeChannel],
+) -> None:
+    fake_channel(ConnectionError("down"), "ok", "ok")
+    blocked = services.enqueue(channel="fake", idempotency_key="o-1", payload={}, ordering_key="A")
+    other = services.enqueue(channel="fake", idempotency_key="o-2", payload={}, ordering_key="B")
+    free = services.enqueue(channel="fake", idempotency_key="o-3", payload={})
+    assert services.deliver_message(message_id=blocked.pk) == Status.PENDING
+    assert services.deliver_message(message_id=other.pk) == Status.SENT
+    assert services.deliver_message(message_id=free.pk) == Status.SENT
+
+
+def test_an_over_long_ordering_key_is_refused(fake_channel: Callable[..., FakeChannel]) -> None:
+    fake_channel()
+    with pytest.raises(Invalid) as refused:
+        services.enqueue(channel="fake", idempotency_key="x", payload={}, ordering_key="k" * 201)
+    assert refused.value.field == "ordering_key"
+    assert not OutboxMessage.objects.exists()

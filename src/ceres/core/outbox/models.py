@@ -19,6 +19,9 @@ class OutboxMessage(models.Model):
 
     channel = models.CharField(max_length=40)
     idempotency_key = models.CharField(max_length=200, unique=True)
+    # Messages with the same ordering key (one Slack thread) leave one at a time, in the order
+    # they were written: a later one waits while an earlier one is pending or delivering.
+    ordering_key = models.CharField(max_length=200, blank=True, default="")
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -31,7 +34,15 @@ class OutboxMessage(models.Model):
 
     class Meta:
         app_label = "core"
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(
+                fields=["ordering_key", "id"],
+                condition=~models.Q(ordering_key="")
+                & models.Q(status__in=["pending", "delivering"]),
+                name="outbox_ordering_waiting",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.idempotency_key} ({self.status})"

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -46,22 +46,32 @@ def _now(now: datetime.datetime | None) -> datetime.datetime:
     return timezone.now() if now is None else now
 
 
-def enqueue(*, channel: str, idempotency_key: str, payload: dict[str, Any]) -> OutboxMessage:
+def enqueue(
+    *, channel: str, idempotency_key: str, payload: dict[str, Any], ordering_key: str = ""
+) -> OutboxMessage:
     """Write an outbound message in the caller's transaction; it leaves after the commit.
 
     The idempotency key names the effect, not the attempt ("conversation-42-ack-email"): a
     second call with the same key returns the first row unchanged, so a retried request or a
-    re-run sweep cannot send twice.
+    re-run sweep cannot send twice. Messages sharing an `ordering_key` (a Slack thread) are
+    delivered one at a time in the order they were enqueued, even across retries and outages.
     """
     if not idempotency_key or len(idempotency_key) > 200:
         raise Invalid("must be 1 to 200 characters", field="idempotency_key")
+    if len(ordering_key) > 200:
+        raise Invalid("must be at most 200 characters", field="ordering_key")
     registered = get_channel(channel)
     if registered.validate is not None:
         payload = registered.validate(payload)
     with transaction.atomic():
         message, created = OutboxMessage.objects.get_or_create(
             idempotency_key=idempotency_key,
-            defaults={"channel": channel, "payload": payload, "next_attempt_at": timezone.now()},
+            defaults={
+                "channel": channel,
+                "payload": payload,
+                "ordering_key": ordering_key,
+                "next_attempt_at": timezone.now(),
+            },
         )
         if created:
             transaction.on_commit(lambda: _schedule(message_id=message.pk))
@@ -90,17 +100,25 @@ class Claim:
     lease_expires_at: datetime.datetime
 
 
+WAITING = (Status.PENDING, Status.DELIVERING)
+
+
 def claim(*, message_id: int, now: datetime.datetime | None = None) -> Claim | None:
     """Take the row for one attempt, or None when it is not ours to send (already sent, dead,
-    not yet due, or another worker holds a live lease)."""
+    not yet due, another worker holds a live lease, or an earlier message of its ordering key
+    has not left yet: that one's delivery hands over to this one)."""
     now = _now(now)
     lease_expires_at = now + datetime.timedelta(seconds=settings.CERES_OUTBOX_LEASE_SECONDS)
     claimable = Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(
         status=Status.DELIVERING, lease_expires_at__lt=now
     )
+    earlier_waiting = OutboxMessage.objects.filter(
+        ordering_key=OuterRef("ordering_key"), pk__lt=OuterRef("pk"), status__in=WAITING
+    ).exclude(ordering_key="")
     updated = (
         OutboxMessage.objects.filter(claimable, pk=message_id)
         .filter(attempts__lt=settings.CERES_OUTBOX_MAX_ATTEMPTS)
+        .exclude(Exists(earlier_waiting))
         .update(
             status=Status.DELIVERING,
             lease_expires_at=lease_expires_at,
@@ -145,6 +163,24 @@ def _record_sent(message: OutboxMessage, *, reference: str) -> None:
         last_error="",
     )
     log.info("outbox %s sent (%s, attempt %d)", _label(message), reference, message.attempts)
+    _hand_over(message)
+
+
+def _hand_over(message: OutboxMessage) -> None:
+    """The next message of the same ordering key was waiting for this one: send it now."""
+    if not message.ordering_key:
+        return
+    following = (
+        OutboxMessage.objects.filter(
+            ordering_key=message.ordering_key, pk__gt=message.pk, status=Status.PENDING
+        )
+        .order_by("pk")
+        .values_list("pk", "next_attempt_at")
+        .first()
+    )
+    if following is not None:
+        next_id, due = following
+        _schedule(message_id=next_id, run_after=due if due > timezone.now() else None)
 
 
 def _label(message: OutboxMessage) -> str:
@@ -189,6 +225,7 @@ def _record_failure(
         return "skipped"
     if status == Status.DEAD:
         log.error("outbox %s dead after %d attempts: %s", _label(message), message.attempts, error)
+        _hand_over(message)  # a dead message must not hold up the rest of its thread
     else:
         log.warning(
             "outbox %s attempt %d failed, retry at %s: %s",
