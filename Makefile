@@ -75,6 +75,8 @@ bench: install-dev
 	$(BIN)/python bench/sla_sweep.py
 	$(BIN)/python bench/run.py
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then BENCH_POSTGRES=$(PG_URL) $(BIN)/python bench/run.py; fi
+	$(BIN)/python bench/inbox.py
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then BENCH_POSTGRES=$(PG_URL) $(BIN)/python bench/inbox.py; fi
 
 clean:
 	rm -rf $(VENV) var

@@ -32,6 +32,29 @@ def test_queues_filters_and_query_count(
     assert client.get(f"{URL}?priority=P7", **headers).json()["field"] == "priority"
 
 
+def test_open_queues_hold_every_status_but_closed(
+    client: Client, lena: Person, acme_thread: Conversation, job_application: Conversation
+) -> None:
+    """ "Open" is "not closed" (the partial indexes' condition): waiting and on hold count."""
+    headers = bearer(lena)
+    Conversation.objects.filter(pk=acme_thread.pk).update(status="waiting_on_customer")
+    Conversation.objects.filter(pk=job_application.pk).update(status="on_hold")
+    done = Conversation.objects.create(
+        source="api",
+        subject="Done",
+        status="closed",
+        closure_note="Answered.",
+        received_at=acme_thread.received_at,
+        closed_at=acme_thread.received_at,
+    )
+    body = client.get(f"{URL}?queue=all_open", **headers).json()
+    assert {item["id"] for item in body["items"]} == {acme_thread.pk, job_application.pk}
+    assert body["count"] == 2
+    closed = client.get(f"{URL}?queue=closed", **headers).json()
+    assert [item["id"] for item in closed["items"]] == [done.pk]
+    assert client.get(f"{URL}?queue=unassigned", **headers).json()["count"] == 2
+
+
 def test_open_reply_and_close_through_the_api(
     client: Client, lena: Person, position_reply: SavedReply
 ) -> None:

@@ -79,6 +79,30 @@ class Conversation(models.Model):
             models.Index(fields=["status", "assignee"]),
             models.Index(fields=["account", "status"]),
             models.Index(fields=["slack_channel_id", "slack_thread_ts"]),
+            # The open queues, in their orders, over open conversations only (a few percent of
+            # the rows: closed ones pile up for years); docs/performance.md. The condition is
+            # the selectors' OPEN, "not closed", term for term: SQLite uses a partial index only
+            # when the query repeats its condition, and never for an IN list of parameters.
+            # The status, last, lets a page's ids and the tab counts read the index alone (with
+            # a bound parameter SQLite checks the condition again, from the index if it can).
+            # The inbox's order (nearest deadline first, then newest): all open, breaching soon.
+            models.Index(
+                fields=["next_due_at", "-received_at", "-id", "status"],
+                condition=~models.Q(status="closed"),
+                name="conversation_open_due",
+            ),
+            # Mine and unassigned in the inbox's order; the open tabs' counts read it alone.
+            models.Index(
+                fields=["assignee", "next_due_at", "-received_at", "-id", "status"],
+                condition=~models.Q(status="closed"),
+                name="conversation_open_assignee_due",
+            ),
+            # The API's order (newest first).
+            models.Index(
+                fields=["-received_at", "-id", "status"],
+                condition=~models.Q(status="closed"),
+                name="conversation_open_received",
+            ),
         ]
 
     def __str__(self) -> str:
