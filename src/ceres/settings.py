@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "ceres.playbook",
     "ceres.conversations",
     "ceres.sla",
+    "ceres.slack",
     "ceres.demo",
 ]
 
@@ -208,6 +209,15 @@ CERES_CONTACT_RATE_LIMIT_PER_IP = int(
     env("CERES_CONTACT_RATE_LIMIT_PER_IP", str(CERES_CONTACT_RATE_LIMIT))
 )
 CERES_CONTACT_TRUSTED_PROXIES = int(env("CERES_CONTACT_TRUSTED_PROXIES", "0"))
+# Slack (docs/slack.md): the app's signing secret (every request to /integrations/slack/ is
+# verified with it; without it they are all refused) and bot token, and the Web API address
+# (tests point it at a local fake). Top-level messages from one person within the grouping
+# window join one conversation.
+CERES_SLACK_SIGNING_SECRET = env("CERES_SLACK_SIGNING_SECRET")
+CERES_SLACK_BOT_TOKEN = env("CERES_SLACK_BOT_TOKEN")
+CERES_SLACK_API_URL = env("CERES_SLACK_API_URL", "https://slack.com/api/")
+CERES_SLACK_TIMEOUT = int(env("CERES_SLACK_TIMEOUT", "15"))
+CERES_SLACK_GROUP_SECONDS = int(env("CERES_SLACK_GROUP_SECONDS", "300"))
 # Job applications are answered with this role's active people in CC (the handbook's Interim
 # Head of People).
 CERES_JOB_APPLICATION_CC_ROLE = env("CERES_JOB_APPLICATION_CC_ROLE", "head-of-people")

@@ -16,4 +16,5 @@ urlpatterns = [
     path("inbox/", include("ceres.conversations.urls")),
     path("contact/", include("ceres.conversations.public_urls")),
     path("settings/sla/", include("ceres.sla.urls")),
+    path("integrations/slack/", include("ceres.slack.urls")),
 ]

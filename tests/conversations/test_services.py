@@ -75,7 +75,13 @@ def test_automatic_replies_and_notes_do_not_count_as_a_response(
     services.reply(actor=lena.user, conversation=acme_thread, body="On it")
     acme_thread.refresh_from_db()
     assert acme_thread.first_responded_at is not None
-    assert not OutboxMessage.objects.exists()  # Slack replies leave with the Slack front door
+    # Both replies go to the Slack thread, in order; the internal note never leaves.
+    posts = OutboxMessage.objects.order_by("pk")
+    assert [(m.channel, m.payload["args"]["text"]) for m in posts] == [
+        ("slack", "We got it."),
+        ("slack", "On it"),
+    ]
+    assert {m.ordering_key for m in posts} == {"slack:C0ACME:1700000000.000100"}
 
 
 def test_closing_needs_a_closure_note(job_application: Conversation, lena: Person) -> None:

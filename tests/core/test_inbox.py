@@ -27,7 +27,7 @@ def process_tasks() -> list[int]:
 
 def record(event_id: str = "Ev01", event_type: str = "message", **payload: object) -> InboundEvent:
     event, _ = services.record_event(
-        provider="slack",
+        provider="acme-hooks",
         event_id=event_id,
         event_type=event_type,
         payload=dict(payload) or {"text": "hello"},
@@ -51,7 +51,7 @@ def handled() -> list[str]:
         calls.append(event.event_id)
         write_audit_entry(event)
 
-    register_handler("slack", "message", handler)
+    register_handler("acme-hooks", "message", handler)
     return calls
 
 
@@ -82,7 +82,7 @@ def test_a_repeated_delivery_is_a_no_op(
     services.process_event(inbound_event_id=first.pk)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         again, created = services.record_event(
-            provider="slack",
+            provider="acme-hooks",
             event_id="Ev01",
             event_type="message",
             payload={"text": "changed"},
@@ -107,7 +107,9 @@ def test_a_repeated_delivery_is_a_no_op(
 @pytest.mark.django_db
 def test_bad_identifiers_are_refused() -> None:
     with pytest.raises(Invalid) as caught:
-        services.record_event(provider="slack", event_id="", event_type="", payload={}, headers={})
+        services.record_event(
+            provider="acme-hooks", event_id="", event_type="", payload={}, headers={}
+        )
     assert caught.value.field == "event_id"
 
 
@@ -128,7 +130,7 @@ def test_processing_runs_the_handler_once(handled: list[str]) -> None:
 def test_an_event_without_a_handler_is_ignored() -> None:
     event = record(event_type="reaction_added")
     assert services.process_event(inbound_event_id=event.pk) == Status.IGNORED
-    register_handler("slack", "*", write_audit_entry)
+    register_handler("acme-hooks", "*", write_audit_entry)
     other = record(event_id="Ev02", event_type="reaction_added")
     assert services.process_event(inbound_event_id=other.pk) == Status.PROCESSED
 
@@ -145,7 +147,7 @@ def test_a_failing_handler_is_recorded_rolled_back_and_retried(
         if failures:
             raise RuntimeError(failures.pop())
 
-    register_handler("slack", "message", flaky)
+    register_handler("acme-hooks", "message", flaky)
     event = record()
     now = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
@@ -175,7 +177,7 @@ def test_a_handler_that_always_fails_ends_dead(settings: Settings) -> None:
     def broken(event: InboundEvent) -> None:
         raise ValueError("cannot parse")
 
-    register_handler("slack", "message", broken)
+    register_handler("acme-hooks", "message", broken)
     event = record()
     far = timezone.now() + datetime.timedelta(days=1)
     assert services.process_event(inbound_event_id=event.pk) == Status.FAILED

@@ -1,7 +1,8 @@
 """The machinery of the fake HTTP servers (tests/fakes/slack.py, tests/fakes/twilio.py): a
 threaded server on 127.0.0.1 with an ephemeral port, requests recorded before anything can fail,
 and failures injected per operation (an HTTP status, 429 with Retry-After, a hang that `stop()`
-ends at once)."""
+ends at once, a connection closed unanswered; and, where the fake supports it, "the call took
+effect but its answer was lost")."""
 
 from __future__ import annotations
 
@@ -23,15 +24,24 @@ class Failure:
     message: str | None = None
     retry_after: int | None = None
     hang: float | None = None
+    drop: bool = False  # close the connection without answering
+    # The call takes effect first (the message is stored), then the failure replaces its
+    # answer: the provider did the work but the client never heard. Honoured by the fakes whose
+    # `handle` implements it (the Slack fake).
+    apply: bool = False
     remaining: int | None = 1  # None: every call until clear_failures()
 
     @property
     def kind(self) -> str:
         if self.hang is not None:
-            return "hang"
-        if self.status is not None:
-            return f"status:{self.status}"
-        return f"error:{self.error}"
+            kind = "hang"
+        elif self.drop:
+            kind = "drop"
+        elif self.status is not None:
+            kind = f"status:{self.status}"
+        else:
+            kind = f"error:{self.error}"
+        return f"applied+{kind}" if self.apply else kind
 
 
 @dataclass
@@ -92,7 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             fake.internal_errors.append(traceback.format_exc())
             reply = Reply(500, b"the fake server crashed", {"Content-Type": "text/plain"})
-        if reply is None:  # hung: the client gave up long ago, or the server is stopping
+        if reply is None:  # dropped, or hung: the client gave up, or the server is stopping
             self.close_connection = True
             return
         try:
@@ -169,10 +179,15 @@ class FakeHttpServer:
             self._failures.clear()
 
     def add_failure(self, operation: str, failure: Failure) -> None:
-        if failure.hang is not None and (failure.status is not None or failure.error is not None):
+        answered = failure.status is not None or failure.error is not None
+        if failure.hang is not None and answered:
             raise ValueError("a hang is never answered: give no status or error with it")
-        if failure.hang is None and failure.status is None and failure.error is None:
-            raise ValueError("give a status, an error or hang=True")
+        if failure.drop and answered:
+            raise ValueError("a dropped connection is never answered: give no status or error")
+        if failure.drop and failure.hang is not None:
+            raise ValueError("give hang or drop, not both")
+        if failure.hang is None and not failure.drop and not answered:
+            raise ValueError("give a status, an error, hang=True or drop=True")
         if failure.remaining is not None and failure.remaining < 1:
             raise ValueError("times must be at least 1 (or None for every call)")
         with self._lock:
@@ -192,6 +207,9 @@ class FakeHttpServer:
         return None
 
     def apply_failure(self, failure: Failure) -> Reply | None:
+        """The reply for an injected failure; None: close the connection unanswered."""
+        if failure.drop:
+            return None
         if failure.hang is not None:
             self._stopping.wait(failure.hang)
             return None

@@ -12,11 +12,21 @@ uses both, method by method) and the bot token in `Authorization: Bearer xoxb-..
 may carry `token=` instead; a JSON body may not). A missing token answers `not_authed`, a wrong
 one `invalid_auth`, an unknown method `unknown_method`; like Slack, these are HTTP 200 with
 `"ok": false`. Implemented: auth.test, chat.postMessage / update / delete / postEphemeral,
-reactions.add, users.info, conversations.info / open, usergroups.update, usergroups.users.update.
-Channels, users and user groups come from tables the test fills (`add_channel`, `add_user`,
-`add_usergroup`); posting to a user ID posts to the DM with that user, as Slack does. Message
-timestamps are unique and increasing ("1733130000.000100", "1733130000.000200", ...). There is
-no idempotency: posting the same thing twice makes two messages, as on Slack.
+reactions.add, users.info, conversations.info / open / history / replies, usergroups.update,
+usergroups.users.update. Channels, users and user groups come from tables the test fills
+(`add_channel`, `add_user`, `add_usergroup`); posting to a user ID posts to the DM with that
+user, as Slack does. Message timestamps are unique and increasing ("1733130000.000100",
+"1733130000.000200", ...), or follow a clock: `SlackFake(clock=time.time)` (or setting
+`slack.clock` before the first post) gives timestamps of the present, as Slack's are, for code
+that reads history with `oldest`/`latest`. There is no idempotency: posting the same thing
+twice makes two messages, as on Slack.
+
+A post's `metadata` ({"event_type": .., "event_payload": {..}}) is stored with the message.
+conversations.history lists a channel's top-level messages (thread replies excluded) newest
+first, conversations.replies a thread's parent then its replies oldest first (an unknown parent
+answers `thread_not_found`); both take `limit`, `oldest`/`latest` (exclusive unless
+`inclusive`), answer `has_more` when the limit cut the list, and show a message's `metadata`
+only with `include_all_metadata=true`. There is no cursor pagination.
 
 Every request is recorded, in arrival order and before anything can fail: `requests` (all) and
 `calls("chat.postMessage")` (one method), each a `SlackCall` with the parsed params (form values
@@ -30,7 +40,13 @@ Failure injection, per method (or "*" for any), consumed in order by the next ma
     slack.fail_next("chat.postMessage", error="channel_not_found", times=3)  # 200, ok: false
     slack.fail_next("chat.postMessage", hang=True)   # no answer for `hang_seconds`: client timeout
     slack.fail_next("users.info", status=503, times=None)            # every call until cleared
+    slack.fail_next("chat.postMessage", drop=True)   # the connection is closed unanswered
     slack.clear_failures()
+
+With `apply=True` the call takes effect first and then fails as asked: Slack accepted the post
+(it is in `messages()`) but the client got a 500 (`status=500, apply=True`), a closed
+connection (`drop=True, apply=True`) or no answer before its timeout (`hang=True, apply=True`).
+The call's `applied` holds the answer that was lost.
 
 A hung request is never answered (the connection is closed when the hang ends); `stop()` ends
 every hang at once, so a hang never holds up the end of a test. The SDK's default retry handler
@@ -47,6 +63,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -72,6 +89,7 @@ class SlackCall:
     injected: str | None = None  # the injected failure's kind ("status:429", "hang", ...)
     status: int | None = None  # HTTP status answered (None: not answered)
     response: Any = None  # the JSON answered, if any
+    applied: Any = None  # with fail_next(..., apply=True): the answer the failure replaced
 
 
 class SlackError(Exception):
@@ -96,6 +114,23 @@ def _ids(value: Any) -> list[str]:
     return [part.strip() for part in str(value or "").split(",") if part.strip()]
 
 
+def _flag(params: dict[str, Any], name: str) -> bool:
+    """A boolean argument: JSON true, or "1"/"true" in a query string or form."""
+    value = params.get(name)
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in {"1", "true"}
+
+
+def _ts_value(value: Any, name: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise SlackError("invalid_ts_" + name) from exc
+
+
 def _json_value(value: Any) -> Any:
     """Form-encoded `blocks`/`attachments` arrive as JSON strings."""
     if isinstance(value, str):
@@ -117,8 +152,12 @@ class SlackFake(FakeHttpServer):
         bot_id: str = "B0CERESBOT",
         app_id: str = "A0CERESAPP",
         hang_seconds: float = 30.0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(hang_seconds=hang_seconds)
+        # None: timestamps count up from TS_START; a clock (time.time): they are the present.
+        self.clock = clock
+        self._last_micros = 0
         self.token = token
         self.tokens = {token}  # every token the fake accepts
         self.team_id = team_id
@@ -145,6 +184,8 @@ class SlackFake(FakeHttpServer):
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "usergroups.update": self._usergroups_update,
             "usergroups.users.update": self._usergroups_users_update,
         }
@@ -332,12 +373,16 @@ class SlackFake(FakeHttpServer):
         error: str | None = None,
         retry_after: int | None = None,
         hang: bool | float = False,
+        drop: bool = False,
+        apply: bool = False,
         times: int | None = 1,
     ) -> None:
         """Make the next `times` calls of `method` ("*": any) fail. `status` alone: that HTTP
         status (429 says "ratelimited" with Retry-After, 1 unless given; 5xx a non-JSON body);
         `error` alone: HTTP 200 with `{"ok": false, "error": error}`; `hang=True` (or seconds):
-        no answer until `hang_seconds` pass or the server stops."""
+        no answer until `hang_seconds` pass or the server stops; `drop=True`: the connection is
+        closed at once, unanswered. `apply=True`: the call takes effect first (a post is
+        stored), then fails as asked: the answer is lost, not the effect."""
         if status == 429 and retry_after is None:
             retry_after = 1
         failure = Failure(
@@ -345,6 +390,8 @@ class SlackFake(FakeHttpServer):
             error=error,
             retry_after=retry_after,
             hang=self.hang_for(hang, self.hang_seconds),
+            drop=drop,
+            apply=apply,
             remaining=times,
         )
         self.add_failure(method, failure)
@@ -397,37 +444,46 @@ class SlackFake(FakeHttpServer):
         failure = self.take_failure(method)
         if failure is not None:
             call.injected = failure.kind
+            if failure.apply:  # Slack did the work; the answer is what gets lost
+                call.applied = self._answer(method, params, token, bad_json)
             reply = self.apply_failure(failure)
             if reply is not None:
                 call.status = reply.status
                 call.response = reply.decoded()
             return reply
 
-        answer: dict[str, Any]
-        handler = self._methods.get(method)
-        if handler is None:
-            answer = {"ok": False, "error": "unknown_method", "req_method": method}
-        elif bad_json:
-            answer = {"ok": False, "error": "invalid_json"}
-        elif token is None:
-            answer = {"ok": False, "error": "not_authed"}
-        elif token not in self.tokens:
-            answer = {"ok": False, "error": "invalid_auth"}
-        else:
-            try:
-                with self._lock:
-                    answer = {"ok": True, **handler(params)}
-            except SlackError as e:
-                answer = {"ok": False, "error": e.error, **e.extra}
+        answer = self._answer(method, params, token, bad_json)
         call.status = 200
         call.response = answer
         return Reply.json(200, answer, {"X-Slack-Req-Id": secrets.token_hex(16)})
 
+    def _answer(
+        self, method: str, params: dict[str, Any], token: str | None, bad_json: bool
+    ) -> dict[str, Any]:
+        handler = self._methods.get(method)
+        if handler is None:
+            return {"ok": False, "error": "unknown_method", "req_method": method}
+        if bad_json:
+            return {"ok": False, "error": "invalid_json"}
+        if token is None:
+            return {"ok": False, "error": "not_authed"}
+        if token not in self.tokens:
+            return {"ok": False, "error": "invalid_auth"}
+        try:
+            with self._lock:
+                return {"ok": True, **handler(params)}
+        except SlackError as e:
+            return {"ok": False, "error": e.error, **e.extra}
+
     # --- the methods (called with the lock held) ------------------------------------------
 
     def _next_ts(self) -> str:
-        micros = next(self._ts) * 100
-        return f"{TS_START + micros // 1_000_000}.{micros % 1_000_000:06d}"
+        if self.clock is None:
+            micros = TS_START * 1_000_000 + next(self._ts) * 100
+        else:
+            micros = max(int(self.clock() * 1_000_000), self._last_micros + 1)
+        self._last_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _user(self, params: dict[str, Any], name: str = "user") -> dict[str, Any]:
         user = self._users.get(_text(params, name))
@@ -498,13 +554,26 @@ class SlackFake(FakeHttpServer):
             "text": _text(params, "text"),
             "ts": ts,
         }
-        for name in ("blocks", "attachments", "metadata"):
+        for name in ("blocks", "attachments"):
             if params.get(name):
                 message[name] = _json_value(params[name])
+        if params.get("metadata"):
+            message["metadata"] = self._metadata(params["metadata"])
         if params.get("thread_ts"):
             message["thread_ts"] = _text(params, "thread_ts")
         self._messages[(channel_id, ts)] = message
         return {"channel": channel_id, "ts": ts, "message": message}
+
+    @staticmethod
+    def _metadata(value: Any) -> dict[str, Any]:
+        metadata = _json_value(value)
+        if (
+            not isinstance(metadata, dict)
+            or not isinstance(metadata.get("event_type"), str)
+            or not isinstance(metadata.get("event_payload"), dict)
+        ):
+            raise SlackError("invalid_metadata_format")
+        return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._message_in(params)
@@ -592,6 +661,92 @@ class SlackFake(FakeHttpServer):
         if already:
             answer = {"no_op": True, "already_open": True, **answer}
         return answer
+
+    def _listed(
+        self, channel_id: str, message: dict[str, Any], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A message as history and replies show it: a thread parent with its reply count,
+        metadata only when asked for."""
+        listed: dict[str, Any] = json.loads(json.dumps(message))
+        if not _flag(params, "include_all_metadata"):
+            listed.pop("metadata", None)
+        replies = [
+            m["ts"]
+            for (chan, ts), m in self._messages.items()
+            if chan == channel_id and m.get("thread_ts") == message["ts"] and ts != message["ts"]
+        ]
+        if replies:
+            listed["thread_ts"] = message["ts"]
+            listed["reply_count"] = len(replies)
+            listed["latest_reply"] = max(replies, key=Decimal)
+        return listed
+
+    def _in_window(self, params: dict[str, Any]) -> Callable[[str], bool]:
+        oldest = _ts_value(params.get("oldest"), "oldest")
+        latest = _ts_value(params.get("latest"), "latest")
+        inclusive = _flag(params, "inclusive")
+
+        def within(ts: str) -> bool:
+            value = Decimal(ts)
+            if oldest is not None and (value < oldest or (value == oldest and not inclusive)):
+                return False
+            return latest is None or value < latest or (value == latest and inclusive)
+
+        return within
+
+    @staticmethod
+    def _limit(params: dict[str, Any], default: int, maximum: int) -> int:
+        try:
+            limit = int(_text(params, "limit") or default)
+        except ValueError as exc:
+            raise SlackError("invalid_limit") from exc
+        return max(1, min(limit, maximum))
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel_id = self._resolve_channel(_text(params, "channel"))
+        within = self._in_window(params)
+        top_level = sorted(
+            (
+                m
+                for (chan, ts), m in self._messages.items()
+                if chan == channel_id and m.get("thread_ts", ts) == ts and within(ts)
+            ),
+            key=lambda m: Decimal(m["ts"]),
+            reverse=True,
+        )
+        limit = self._limit(params, 100, 999)
+        return {
+            "messages": [self._listed(channel_id, m, params) for m in top_level[:limit]],
+            "has_more": len(top_level) > limit,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel_id = self._resolve_channel(_text(params, "channel"))
+        thread_ts = _text(params, "ts")
+        parent = self._messages.get((channel_id, thread_ts))
+        if parent is None:
+            raise SlackError("thread_not_found")
+        within = self._in_window(params)
+        replies = sorted(
+            (
+                m
+                for (chan, ts), m in self._messages.items()
+                if chan == channel_id
+                and m.get("thread_ts") == thread_ts
+                and ts != thread_ts
+                and within(ts)
+            ),
+            key=lambda m: Decimal(m["ts"]),
+        )
+        listed = [parent, *replies]
+        limit = self._limit(params, 1000, 1000)
+        return {
+            "messages": [self._listed(channel_id, m, params) for m in listed[:limit]],
+            "has_more": len(listed) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _usergroup(self, params: dict[str, Any]) -> dict[str, Any]:
         group = self._usergroups.get(_text(params, "usergroup"))

@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import urlencode
 from urllib.request import urlopen
 
@@ -264,3 +265,141 @@ def test_failure_arguments_are_checked(slack: SlackFake) -> None:
         slack.fail_next("chat.postMessage", status=500, hang=True)
     with pytest.raises(ValueError, match="times"):
         slack.fail_next("chat.postMessage", status=500, times=0)
+
+
+# --- metadata, history and replies, "the answer was lost" ------------------------------------
+
+METADATA = {"event_type": "ceres_outbox", "event_payload": {"key": "reply-1"}}
+
+
+def test_metadata_is_stored_and_shown_only_when_asked_for(slack: SlackFake) -> None:
+    client = slack.client()
+    posted = client.chat_postMessage(channel="C0ACME", text="hello", metadata=METADATA)
+
+    assert slack.messages("C0ACME")[0]["metadata"] == METADATA
+    [plain] = client.conversations_history(channel="C0ACME")["messages"]
+    assert "metadata" not in plain
+    [full] = client.conversations_history(channel="C0ACME", include_all_metadata=True)["messages"]
+    assert full["metadata"] == METADATA
+    assert full["ts"] == posted["ts"]
+    with pytest.raises(SlackApiError) as bad:
+        client.chat_postMessage(channel="C0ACME", text="x", metadata={"event_type": "x"})
+    assert bad.value.response["error"] == "invalid_metadata_format"
+
+
+def test_history_lists_top_level_messages_newest_first(slack: SlackFake) -> None:
+    client = slack.client()
+    first, second, third = (
+        client.chat_postMessage(channel="C0ACME", text=text)["ts"] for text in ("1", "2", "3")
+    )
+    client.chat_postMessage(channel="C0ACME", text="a reply", thread_ts=first)
+    client.chat_postMessage(channel="U0LENA", text="elsewhere")
+
+    history = client.conversations_history(channel="C0ACME")
+    assert [m["text"] for m in history["messages"]] == ["3", "2", "1"]
+    assert history["has_more"] is False
+    assert history["messages"][2]["reply_count"] == 1
+    assert history["messages"][2]["thread_ts"] == first
+
+    limited = client.conversations_history(channel="C0ACME", limit=2)
+    assert [m["ts"] for m in limited["messages"]] == [third, second]
+    assert limited["has_more"] is True
+    assert [
+        m["ts"] for m in client.conversations_history(channel="C0ACME", oldest=first)["messages"]
+    ] == [third, second]
+    window = client.conversations_history(
+        channel="C0ACME", oldest=first, latest=third, inclusive=True
+    )
+    assert [m["ts"] for m in window["messages"]] == [third, second, first]
+    with pytest.raises(SlackApiError) as nowhere:
+        client.conversations_history(channel="C0NOWHERE")
+    assert nowhere.value.response["error"] == "channel_not_found"
+
+
+def test_replies_list_the_parent_then_replies_oldest_first(slack: SlackFake) -> None:
+    client = slack.client()
+    parent = client.chat_postMessage(channel="C0ACME", text="question")["ts"]
+    client.chat_postMessage(channel="C0ACME", text="other thread")
+    for text in ("first", "second", "third"):
+        client.chat_postMessage(channel="C0ACME", text=text, thread_ts=parent, metadata=METADATA)
+
+    replies = client.conversations_replies(channel="C0ACME", ts=parent)
+    assert [m["text"] for m in replies["messages"]] == ["question", "first", "second", "third"]
+    assert replies["messages"][0]["reply_count"] == 3
+    assert all(m["thread_ts"] == parent for m in replies["messages"])
+    assert all("metadata" not in m for m in replies["messages"])
+    assert replies["has_more"] is False
+
+    limited = client.conversations_replies(
+        channel="C0ACME", ts=parent, limit=2, include_all_metadata=True
+    )
+    assert [m["text"] for m in limited["messages"]] == ["question", "first"]
+    assert limited["messages"][1]["metadata"] == METADATA
+    assert limited["has_more"] is True
+    second_ts = replies["messages"][2]["ts"]
+    after = client.conversations_replies(channel="C0ACME", ts=parent, oldest=second_ts)
+    assert [m["text"] for m in after["messages"]] == ["question", "third"]
+
+    with pytest.raises(SlackApiError) as unknown:
+        client.conversations_replies(channel="C0ACME", ts="1733130999.000100")
+    assert unknown.value.response["error"] == "thread_not_found"
+
+
+def test_a_clock_gives_timestamps_of_the_present() -> None:
+    with SlackFake(clock=time.time) as fake:
+        fake.add_channel("C0ACME", "acme-robotics")
+        before = time.time()
+        first = fake.client().chat_postMessage(channel="C0ACME", text="x")["ts"]
+        second = fake.client().chat_postMessage(channel="C0ACME", text="y")["ts"]
+    assert TS.fullmatch(first)
+    assert before - 1 <= float(first) <= time.time() + 1
+    assert float(second) > float(first)
+
+
+@pytest.mark.parametrize(
+    ("failure", "raised"),
+    [
+        ({"status": 500}, SlackApiError),
+        ({"error": "internal_error"}, SlackApiError),
+        ({"drop": True}, ConnectionError),
+        ({"hang": True}, TimeoutError),
+    ],
+)
+def test_applied_failure_stores_the_message_but_loses_the_answer(
+    slack: SlackFake, failure: dict[str, Any], raised: type[Exception]
+) -> None:
+    slack.fail_next("chat.postMessage", apply=True, **failure)
+    client = slack.client(timeout=0.5, retry_handlers=[])
+
+    with pytest.raises(raised):
+        client.chat_postMessage(channel="C0ACME", text="accepted", metadata=METADATA)
+
+    [stored] = slack.messages("C0ACME")
+    assert stored["text"] == "accepted"
+    assert stored["metadata"] == METADATA
+    [call] = slack.calls("chat.postMessage")
+    assert call.injected is not None
+    assert call.injected.startswith("applied+")
+    assert call.applied["ok"] is True
+    assert call.applied["ts"] == stored["ts"]
+
+
+def test_a_dropped_connection_is_unanswered(slack: SlackFake) -> None:
+    slack.fail_next("auth.test", drop=True)
+    client = slack.client(retry_handlers=[])
+    with pytest.raises(ConnectionError):
+        client.auth_test()
+    [call] = slack.calls("auth.test")
+    assert call.injected == "drop"
+    assert call.status is None
+    assert call.applied is None
+    assert client.auth_test()["ok"]
+
+
+def test_drop_arguments_are_checked(slack: SlackFake) -> None:
+    with pytest.raises(ValueError, match="never answered"):
+        slack.fail_next("chat.postMessage", status=500, drop=True)
+    with pytest.raises(ValueError, match="not both"):
+        slack.fail_next("chat.postMessage", hang=True, drop=True)
+    with pytest.raises(ValueError, match="drop=True"):
+        slack.fail_next("chat.postMessage", apply=True)

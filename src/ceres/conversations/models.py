@@ -133,9 +133,20 @@ class Message(models.Model):
     # The provider's id (Slack ts, e-mail Message-ID): a redelivered message is not stored twice.
     external_id = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(db_index=True)
+    # Mirrored from where it was written (Slack): an edit replaces the body (the audit log keeps
+    # the old text); a deletion empties it.
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="message_external_id",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["conversation", "external_id"],

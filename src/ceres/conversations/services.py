@@ -2,7 +2,7 @@
 
 Replies to requesters who cannot be answered in a thread (the contact form, e-mail) leave by
 e-mail through the outbox, in the same transaction as the reply, so a reply is sent once even
-when a worker dies. Slack replies join the outbox with the Slack front door.
+when a worker dies; Slack replies are posted into the conversation's thread the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ceres.accounts.models import Account
 from ceres.conversations.models import Conversation, Message, SavedReply, Tag
 from ceres.core.audit.services import Actor, diff, record_change, snapshot
 from ceres.core.errors import Conflict, Invalid
+from ceres.core.firewall import check_public_text
 from ceres.core.outbox.services import enqueue
 from ceres.sla import engine as sla
 from ceres.team.models import Person
@@ -148,7 +149,10 @@ def open_conversation(
         external_id=external_id[:200],
         created_at=received,
     )
-    sla.conversation_opened(conversation)
+    try:
+        sla.conversation_opened(conversation)
+    except OverflowError:  # a deadline past 9999-12-31, or a business day before 0001-01-01
+        raise Invalid("is too far in the past or the future", field="received_at") from None
     record_change(
         actor=actor,
         action="conversation.open",
@@ -222,14 +226,27 @@ def reply(
     cc: Iterable[str] = (),
     subject: str = "",
     is_automatic: bool = False,
+    sent_at: datetime.datetime | None = None,
+    external_id: str = "",
 ) -> Message:
     """A public response. The first one by a person (not an automatic one) is the first
-    response. Contact-form and e-mail requesters get it by e-mail, through the outbox."""
+    response. Contact-form and e-mail requesters get it by e-mail, Slack requesters in their
+    thread, through the outbox.
+
+    A reply that was written in Slack itself (a team member answering in the thread) comes
+    with its Slack `external_id` and time: it is recorded and stops the clocks, and is not
+    posted again. A reply bound for a community channel passes the confidentiality firewall.
+    """
     body = _check_body(body)
     author = _person_of(actor)
     if author is None and not is_automatic:
         raise Invalid("a public reply needs a team member as its author", field="author")
-    now = timezone.now()
+    in_slack = conversation.source == Conversation.Source.SLACK
+    if in_slack and conversation.account_id is None and not external_id:
+        check_public_text(body, field="body", destination="the community Slack channel")
+    now = _check_instant(sent_at, field="sent_at")
+    if external_id and conversation.messages.filter(external_id=external_id[:200]).exists():
+        raise Conflict("this message is already recorded", field="external_id")
     message = Message.objects.create(
         conversation=conversation,
         kind=Message.Kind.REPLY,
@@ -237,8 +254,24 @@ def reply(
         author_name=author.name if author else "Ceres",
         body=body,
         is_automatic=is_automatic,
+        external_id=external_id[:200],
         created_at=now,
     )
+    if in_slack and not external_id and conversation.slack_channel_id:
+        thread = conversation.slack_thread_ts
+        enqueue(
+            channel="slack",
+            idempotency_key=f"conversation-{conversation.pk}-message-{message.pk}",
+            payload={
+                "method": "chat.postMessage",
+                "args": {
+                    "channel": conversation.slack_channel_id,
+                    **({"thread_ts": thread} if thread else {}),
+                    "text": body,
+                },
+            },
+            ordering_key=f"slack:{conversation.slack_channel_id}:{thread or 'top'}",
+        )
     if not is_automatic:
         if conversation.first_responded_at is None:
             conversation.first_responded_at = now
@@ -263,6 +296,48 @@ def reply(
         target=conversation,
         target_label=_label(conversation),
         changes={"message": [None, message.pk], **({"cc": [None, cc_list]} if cc_list else {})},
+    )
+    return message
+
+
+@transaction.atomic
+def edit_message(
+    *, message: Message, body: str, edited_at: datetime.datetime | None = None
+) -> Message:
+    """Mirror an edit made where the message was written (Slack). The earlier text stays in
+    the audit log; clocks are not touched (an edit is not a new message)."""
+    body = _check_body(body)
+    if message.deleted_at is not None or body == message.body:
+        return message
+    before = message.body
+    message.body = body
+    message.edited_at = _check_instant(edited_at, field="edited_at")
+    message.save(update_fields=["body", "edited_at"])
+    record_change(
+        actor=None,
+        action="conversation.message_edited",
+        target=message.conversation,
+        target_label=_label(message.conversation),
+        changes={"message": [message.pk, message.pk], "body": [before, body]},
+    )
+    return message
+
+
+@transaction.atomic
+def delete_message(*, message: Message, deleted_at: datetime.datetime | None = None) -> Message:
+    """Mirror a deletion made where the message was written: its text is removed from Ceres
+    too (people delete what they should not have posted), and the message shows as deleted."""
+    if message.deleted_at is not None:
+        return message
+    message.body = ""
+    message.deleted_at = _check_instant(deleted_at, field="deleted_at")
+    message.save(update_fields=["body", "deleted_at"])
+    record_change(
+        actor=None,
+        action="conversation.message_deleted",
+        target=message.conversation,
+        target_label=_label(message.conversation),
+        changes={"message": [message.pk, None]},
     )
     return message
 

@@ -26,4 +26,16 @@ def check_outbox_lease(
                 id="ceres.W001",
             )
         ]
+    # One Slack attempt may make three calls (open a DM, look for an earlier post, post).
+    slack_timeout = getattr(settings, "CERES_SLACK_TIMEOUT", 0)
+    if getattr(settings, "CERES_SLACK_BOT_TOKEN", "") and lease <= 3 * slack_timeout:
+        return [
+            Warning(
+                f"CERES_OUTBOX_LEASE_SECONDS ({lease}) is not longer than three Slack calls "
+                f"(3 x CERES_SLACK_TIMEOUT = {3 * slack_timeout}): a slow post may be retried "
+                "while it still runs.",
+                hint="Make the lease comfortably longer than three Slack timeouts.",
+                id="ceres.W002",
+            )
+        ]
     return []
