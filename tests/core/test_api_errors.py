@@ -18,6 +18,7 @@ from django.test import Client
 
 from ceres.accounts import selectors as account_selectors
 from ceres.accounts.models import Account, Contact
+from ceres.conversations.models import Conversation
 from ceres.core.apisupport import MAX_RECORD_ID, NUL_FREE_PATTERN, SERVER_ERROR_MESSAGE
 from ceres.core.audit.models import AuditEntry
 from ceres.team.models import ApiToken, Person
@@ -312,6 +313,108 @@ def test_a_date_is_yyyy_mm_dd_only(client: Client, cse: Person, products: Any, v
     )
     assert error_of(r, 422)["field"] == "renewal_date"
     assert written() == before
+
+
+# --- unpaired surrogates (JSON "\\udc00": no database can encode it; a 500 before) -----------
+
+
+@pytest.mark.parametrize(
+    ("url", "payload", "field"),
+    [
+        ("/api/v1/accounts", {"legal_name": "Ini\udc00tech"}, "legal_name"),
+        ("/api/v1/team/tokens", {"name": "\ud800"}, "name"),
+        ("/api/v1/conversations", {"body": "Hosts \udc00 offline"}, "body"),
+        ("/api/v1/conversations", {"body": "Hi", "fields": {"plan\udc00": "x"}}, "fields"),
+        ("/api/v1/conversations", {"body": "Hi", "fields": {"plan": "\udfff"}}, "fields"),
+    ],
+)
+def test_an_unpaired_surrogate_is_422_naming_the_field_and_writes_nothing(
+    client: Client, vp: Person, products: Any, url: str, payload: dict[str, Any], field: str
+) -> None:
+    headers = bearer(vp)
+    before = written()
+    conversations = Conversation.objects.count()
+    body = error_of(post(client, url, payload, **headers), 422)
+    assert body["field"] == field
+    assert "surrogate" in body["message"]
+    assert written() == before
+    assert Conversation.objects.count() == conversations
+
+
+# --- field names -----------------------------------------------------------------------------
+
+
+def test_a_field_called_body_is_named(client: Client, vp: Person) -> None:
+    # The locations "body", "query" and "payload" were dropped wherever they stood, so an error
+    # about a conversation's `body` field named "__all__".
+    r = post(client, "/api/v1/conversations", {"subject": "Hi", "body": 42}, **bearer(vp))
+    assert error_of(r, 422)["field"] == "body"
+    assert not Conversation.objects.exists()
+
+
+def test_a_value_no_member_of_a_union_takes_names_the_parameter_once(
+    client: Client, vp: Person, acme: Account
+) -> None:
+    # kind is "customer" | "prospect" | "": the field was "filters.kind.literal['customer',…]",
+    # and the errors listed it once per member.
+    body = error_of(client.get("/api/v1/accounts?kind=bogus", **bearer(vp)), 422)
+    assert body["field"] == "kind"
+    assert [e["field"] for e in body["errors"]] == ["kind"]
+
+
+# --- ninja's own answers: unknown methods and paths ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("put", "/api/v1/ping", {"GET"}),
+        ("delete", "/api/v1/conversations/{thread}", {"GET", "PATCH"}),
+        ("post", "/api/v1/sla/report", {"GET"}),
+        ("get", "/api/v1/sla/preview", {"POST"}),
+        ("delete", "/api/v1/accounts/{acme}/contacts", {"GET", "POST"}),
+    ],
+)
+def test_a_method_an_endpoint_lacks_is_a_json_405_with_allow(
+    client: Client, vp: Person, acme: Account, method: str, url: str, allowed: set[str]
+) -> None:
+    # ninja answered these in HTML ("Method not allowed").
+    headers = bearer(vp)
+    thread = post(client, "/api/v1/conversations", {"body": "Hi"}, **headers).json()["id"]
+    before = written()
+    r = getattr(client, method)(url.format(thread=thread, acme=acme.pk), **headers)
+    body = error_of(r, 405)
+    assert body["error"] == "method_not_allowed"
+    assert body["field"] == "__all__"
+    assert {m.strip() for m in r["Allow"].split(",")} == allowed
+    assert written() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/api/v1/"),
+        ("get", "/api/v1/nope"),
+        ("get", "/api/v1/conversations/1/nope"),
+        ("post", "/api/v1/accounts/1/nope"),
+        ("patch", "/api/v1/sla/"),
+    ],
+)
+def test_a_path_that_is_no_endpoint_is_a_json_404(
+    client: Client, vp: Person, method: str, url: str
+) -> None:
+    json_body = {"data": "{}", "content_type": "application/json"} if method != "get" else {}
+    r = getattr(client, method)(url, **json_body, **bearer(vp))
+    body = error_of(r, 404)
+    assert (body["error"], body["field"]) == ("not_found", "__all__")
+    assert body["message"]
+
+
+def test_an_unknown_api_path_needs_no_csrf_token_to_be_a_404() -> None:
+    # A logged-in browser's POST without a CSRF token was refused with Django's HTML 403 page.
+    client = Client(enforce_csrf_checks=True)
+    body = error_of(client.post("/api/v1/nope", data={}), 404)
+    assert body["error"] == "not_found"
 
 
 # --- the document ----------------------------------------------------------------------------

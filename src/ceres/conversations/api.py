@@ -5,12 +5,25 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from pydantic import Strict
+from pydantic import ConfigDict
 
 from ceres.accounts.selectors import get_account
 from ceres.conversations import contact_form, selectors, services
 from ceres.conversations.models import Conversation, Message
-from ceres.core.apisupport import BodySchema, InputSchema, RecordId, paginate, request_user
+from ceres.core.apisupport import (
+    NON_BLANK_PATTERN,
+    AwareDateTime,
+    BodySchema,
+    InputSchema,
+    PageNumber,
+    PageSize,
+    RecordId,
+    Slug,
+    Text,
+    document_nul_free,
+    paginate,
+    request_user,
+)
 from ceres.core.errors import Invalid, PermissionDenied
 from ceres.team.models import Person
 
@@ -58,53 +71,87 @@ class ConversationPage(Schema):
     page_size: int
 
 
+# The models' choices and lengths, spelt out so the OpenAPI document states them (a test
+# checks that they match the models).
+StatusIn = Literal["open", "waiting_on_customer", "on_hold", "closed"]
+PriorityIn = Literal["P0", "P1", "P2", "P3"]
+SourceIn = Literal["slack", "contact_form", "email", "api"]
+QueueIn = Literal["all_open", "mine", "unassigned", "breaching_soon", "closed", "all"]
+MessageBody = Annotated[str, Field(max_length=services.MAX_BODY)]
+# Something besides spaces (the services refuse a blank message, naming the field).
+RequiredBody = Annotated[
+    str, Field(max_length=services.MAX_BODY, json_schema_extra={"pattern": NON_BLANK_PATTERN})
+]
+Username = Annotated[str, Field(max_length=150)]
+Email = Annotated[str, Field(max_length=254)]
+SavedReplyKey = Annotated[str, Field(max_length=60)]
+Variables = dict[str, str]
+
+
 class ConversationIn(BodySchema):
     subject: str = Field("", max_length=300)
-    body: str
+    body: RequiredBody
     source: Literal["api", "email"] = "api"
-    category: str = "support"
+    category: Slug = "support"
     account_id: RecordId | None = None
     requester_name: str = Field("", max_length=200)
-    requester_email: str = Field("", max_length=254)
-    priority: str = "P3"
+    requester_email: Email = ""
+    priority: PriorityIn = "P3"
     fields: dict[str, str | int | float | bool] = {}
-    received_at: Annotated[datetime.datetime, Strict(False)] | None = None
+    received_at: AwareDateTime | None = None
 
 
 class ConversationPatch(BodySchema):
-    status: str | None = None
-    priority: str | None = None
-    assignee: str | None = Field(None, description="a username, or empty to unassign")
-    category: str | None = None
-    closure_note: str | None = None
+    status: StatusIn | None = None
+    priority: PriorityIn | None = None
+    assignee: Username | None = Field(None, description="a username, or empty to unassign")
+    category: Slug | None = None
+    closure_note: MessageBody | None = None
     closure_note_from_last_reply: bool = False
-    tags: list[str] | None = None
+    tags: list[Slug] | None = None
+
+
+def _body_or_saved_reply(schema: dict[str, Any]) -> None:
+    # A message is its body, or a saved reply's; the services refuse one with neither.
+    document_nul_free(schema)
+    schema["anyOf"] = [
+        {"required": ["body"], "properties": {"body": {"pattern": NON_BLANK_PATTERN}}},
+        {"required": ["saved_reply"], "properties": {"saved_reply": {"minLength": 1}}},
+    ]
 
 
 class MessageIn(BodySchema):
+    model_config = ConfigDict(json_schema_extra=_body_or_saved_reply)
+
     kind: Literal["reply", "note", "inbound"]
-    body: str = ""
-    saved_reply: str = ""
-    variables: dict[str, str] = {}
-    cc: list[str] = []
+    body: MessageBody = ""
+    saved_reply: SavedReplyKey = ""
+    variables: Variables = {}
+    cc: list[Email] = []
 
 
 class JobApplicationReplyIn(BodySchema):
-    variables: dict[str, str] = {}
+    variables: Variables = {}
 
 
 class ConversationFilters(InputSchema):
-    queue: str = "all_open"
-    status: str = ""
-    source: str = ""
-    category: str = ""
-    priority: str = ""
+    """Empty means "any"; `assignee` is a username, or `none` for the unassigned."""
+
+    queue: QueueIn = "all_open"
+    status: Literal[StatusIn, ""] = ""
+    source: Literal[SourceIn, ""] = ""
+    category: Annotated[str, Field(max_length=60)] = ""
+    priority: Literal[PriorityIn, ""] = ""
     account_id: RecordId | None = None
-    assignee: str = ""
-    tag: str = ""
-    q: str = ""
-    page: int = 1
-    page_size: int = 50
+    assignee: Username = ""
+    tag: Annotated[str, Field(max_length=60)] = ""
+    q: Annotated[str, Field(max_length=200)] = ""
+    page: PageNumber = 1
+    page_size: PageSize = 50
+
+
+class SavedReplyFilters(InputSchema):
+    category: Annotated[str, Field(max_length=60)] = ""
 
 
 class SavedReplyOut(Schema):
@@ -118,7 +165,7 @@ class SavedReplyOut(Schema):
 
 class RenderIn(BodySchema):
     conversation_id: RecordId
-    variables: dict[str, str] = {}
+    variables: Variables = {}
 
 
 def _require(request: HttpRequest, perm: str) -> None:
@@ -210,7 +257,9 @@ def open_conversation(request: HttpRequest, payload: ConversationIn) -> tuple[in
 
 
 @router.get("/saved-replies", response=list[SavedReplyOut], summary="Saved replies")
-def list_saved_replies(request: HttpRequest, category: str = "") -> list[dict[str, Any]]:
+def list_saved_replies(
+    request: HttpRequest, filters: Query[SavedReplyFilters]
+) -> list[dict[str, Any]]:
     _require(request, "conversations.view_conversation")
     return [
         {
@@ -221,12 +270,14 @@ def list_saved_replies(request: HttpRequest, category: str = "") -> list[dict[st
             "category": s.category,
             "variables": services.variables_of(s.body),
         }
-        for s in selectors.saved_replies(category=category)
+        for s in selectors.saved_replies(category=filters.category)
     ]
 
 
 @router.post("/saved-replies/{key}/render", response=dict[str, str])
-def render_saved_reply(request: HttpRequest, key: str, payload: RenderIn) -> dict[str, str]:
+def render_saved_reply(
+    request: HttpRequest, key: Annotated[Text, Field(max_length=60)], payload: RenderIn
+) -> dict[str, str]:
     _require(request, "conversations.view_conversation")
     saved = selectors.get_saved_reply(key)
     conversation = selectors.get_conversation(payload.conversation_id)

@@ -197,15 +197,18 @@ def _filtered(
         confidential = can_view_confidential(user)
         # The accounts the term names are found first, in the small accounts table (one
         # subquery), so each conversation is tested against a list of ids, not joined.
-        named = Q(codename__folded=fold_compact(term))
-        named |= Q(codename__folded__startswith=fold_compact(term) or "\x00")
-        if confidential:
-            named |= Q(legal_name_folded__contains=fold(term))
+        # A term of punctuation alone folds to nothing: it names no account (an empty prefix
+        # would name them all).
+        compact, folded = fold_compact(term), fold(term)
+        named = Q(codename__folded__startswith=compact) if compact else Q(pk__in=[])
+        if confidential and folded.strip():
+            named |= Q(legal_name_folded__contains=folded)
         match = Q(subject__icontains=term) | Q(
             account_id__in=Account.objects.filter(named).values("pk")
         )
-        if term.lstrip("#").isdigit():
-            match |= Q(pk=int(term.lstrip("#")))
+        number = term.lstrip("#")
+        if number.isascii() and number.isdigit() and len(number) <= 18:
+            match |= Q(pk=int(number))
         if confidential:
             # Real names and requesters are searchable only by those allowed to see them.
             match |= Q(requester_email__icontains=term) | Q(requester_name__icontains=term)

@@ -4,10 +4,15 @@ Malformed input is refused at the boundary, before any service or query sees it,
 that names the field (`{"error", "field", "message"}`):
 - bodies are `BodySchema`s (a JSON object, no unknown fields) and query filters
   `InputSchema`s; both refuse NUL characters in any text, which PostgreSQL cannot store or
-  compare, so they are refused on SQLite too;
-- ids are `RecordId`s and dates `IsoDate`s, so an absurd id or a Unix timestamp where a date
-  belongs is a 422 naming the parameter, not a database overflow or a silent 1970-01-01;
-- the OpenAPI document shows the error answers (`4XX`, `500`) of every operation.
+  compare, so they are refused on SQLite too, and unpaired surrogates (JSON's `"\\udc00"`),
+  which neither database can encode; a lone path or query parameter is a `Text`;
+- ids are `RecordId`s, dates `IsoDate`s and instants `AwareDateTime`s, so an absurd id, a
+  Unix timestamp where a date belongs or an instant without its UTC offset is a 422 naming
+  the parameter, not a database overflow or a silent 1970-01-01;
+- the OpenAPI document shows the error answers (`4XX`, `500`) of every operation, and the
+  rules a schema cannot state with types alone (`Slug`, `NON_BLANK_PATTERN`);
+- a method an endpoint does not have is a 405 and a path that is no endpoint a 404, both in
+  the same JSON shape (`CeresApi.urls`).
 The rules of the domain (a known product, a free codename) stay in the services, which raise
 `core.errors` exceptions; `install_error_handlers` maps those, the input errors and anything
 unexpected to the same JSON shape.
@@ -18,20 +23,25 @@ from __future__ import annotations
 import datetime
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Annotated, Any, Generic, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.signals import got_request_exception
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern, URLResolver, re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.schema import DjangoGetter
 from ninja.security.session import SessionAuth
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -87,14 +97,65 @@ def _iso_date_only(value: Any) -> Any:
 # Not strict, even in a `BodySchema`: JSON has no date type, the text is parsed.
 IsoDate = Annotated[datetime.date, BeforeValidator(_iso_date_only), Strict(False)]
 
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?"
+)
+OFFSET_EXAMPLE = "2026-05-22T15:00:00-05:00"
+
+
+def _iso_datetime_only(value: Any) -> Any:
+    # As for dates: Pydantic's lax datetime takes 1700000000 (or "0") as a Unix timestamp.
+    if isinstance(value, datetime.datetime) or (
+        isinstance(value, str) and _ISO_DATETIME.fullmatch(value)
+    ):
+        return value
+    raise PydanticCustomError(
+        "datetime_format", f"must be a date and time with a UTC offset, e.g. {OFFSET_EXAMPLE}"
+    )
+
+
+def _aware_in_range(value: datetime.datetime) -> datetime.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise PydanticCustomError(
+            "datetime_offset", f"must include a UTC offset, e.g. {OFFSET_EXAMPLE}"
+        )
+    try:
+        # In UTC: PostgreSQL refuses offsets past ±15:59 (RFC 3339 allows up to ±23:59), and
+        # 0001-01-01T00:00+01:00 is no instant in UTC at all.
+        return value.astimezone(datetime.UTC)
+    except OverflowError:
+        raise PydanticCustomError("datetime_range", "is out of range") from None
+
+
+# An instant: RFC 3339 text with its UTC offset (the document's "date-time"), never a number;
+# read as the same instant in UTC.
+AwareDateTime = Annotated[
+    datetime.datetime,
+    BeforeValidator(_iso_datetime_only),
+    AfterValidator(_aware_in_range),
+    Strict(False),
+]
+
 # The OpenAPI (ECMA-262) form of the rule `InputSchema` enforces on every text.
 NUL_FREE_PATTERN = "^[^\\x00]*$"
+# A text with something besides spaces in it, and no NUL. Documented only: the services
+# refuse a blank text with their own message naming the field.
+NON_BLANK_PATTERN = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+# A paired surrogate is joined by the JSON parser; one left alone is no character at all,
+# and UTF-8 (SQLite's and PostgreSQL's encoding) cannot encode it.
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 
 def _refuse_nul(value: Any) -> Any:
+    """Refuse, in a text or anywhere in a list or map of texts, what no database stores: NUL
+    characters and unpaired surrogates."""
     if isinstance(value, str):
         if "\x00" in value:
             raise PydanticCustomError("nul_character", "must not contain NUL characters")
+        if _SURROGATE.search(value):
+            raise PydanticCustomError(
+                "surrogate_character", "must be valid Unicode (an unpaired surrogate is not)"
+            )
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
             _refuse_nul(item)
@@ -105,7 +166,7 @@ def _refuse_nul(value: Any) -> Any:
     return value
 
 
-def _document_nul_free(schema: dict[str, Any]) -> None:
+def document_nul_free(schema: dict[str, Any]) -> None:
     """Add NUL_FREE_PATTERN to every free text of a JSON schema (enums and formats have rules
     of their own)."""
     if schema.get("type") == "string" and not {"enum", "const", "format", "pattern"} & set(schema):
@@ -114,22 +175,47 @@ def _document_nul_free(schema: dict[str, Any]) -> None:
         schema.setdefault("propertyNames", {"pattern": NUL_FREE_PATTERN})  # a map's keys
     for key in ("properties", "patternProperties"):
         for sub in schema.get(key, {}).values():
-            _document_nul_free(sub)
+            document_nul_free(sub)
     for key in ("items", "additionalProperties", "propertyNames"):
         if isinstance(schema.get(key), dict):
-            _document_nul_free(schema[key])
+            document_nul_free(schema[key])
     for key in ("anyOf", "allOf", "oneOf", "prefixItems"):
         for sub in schema.get(key, []):
-            _document_nul_free(sub)
+            document_nul_free(sub)
+
+
+# A lone path or query parameter (outside an `InputSchema`), checked and documented alike.
+Text = Annotated[
+    str, AfterValidator(_refuse_nul), Field(json_schema_extra={"pattern": NUL_FREE_PATTERN})
+]
+
+SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
+_SLUG = re.compile(SLUG_PATTERN.strip("^$"))
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.fullmatch(value):  # fullmatch: "tag\n" is no slug (a `$` would allow it)
+        raise PydanticCustomError("slug", "must be letters, digits, dashes or underscores")
+    return value
+
+
+# A key, category or tag as Django's SlugField stores it (ours are 60 long).
+Slug = Annotated[
+    str,
+    Field(max_length=60, json_schema_extra={"pattern": SLUG_PATTERN, "minLength": 1}),
+    AfterValidator(_slug),
+]
 
 
 class InputSchema(Schema):
     """Input read from a request (query filters; bodies are `BodySchema`s): no text in it may
     hold a NUL character, and the OpenAPI document says so."""
 
-    model_config = ConfigDict(json_schema_extra=_document_nul_free)
+    model_config = ConfigDict(json_schema_extra=document_nul_free)
 
-    @field_validator("*", mode="after")
+    # Before the field's own validation: with a length limit, Pydantic would refuse an unpaired
+    # surrogate first, as "unable to parse raw data as a unicode string".
+    @field_validator("*", mode="before")
     @classmethod
     def _nul_free(cls, value: Any) -> Any:
         return _refuse_nul(value)
@@ -217,11 +303,63 @@ class CeresApi(NinjaAPI):
                 )
         return schema
 
+    @property
+    def urls(self) -> tuple[list[URLResolver | URLPattern], str, str]:
+        """ninja's URLs, answering in the API's error shape where ninja would answer HTML: a
+        method the endpoint does not have (405, with `Allow`), the API's root and any path
+        under it that is no endpoint (404)."""
+        patterns, app_name, namespace = super().urls
+        wrapped: list[URLResolver | URLPattern] = [
+            URLPattern(p.pattern, self._json_refusals(p.callback), p.default_args, p.name)
+            if isinstance(p, URLPattern)
+            else p
+            for p in patterns
+        ]
+        wrapped.append(re_path(r"^.*$", self._no_such_endpoint, name="no-such-endpoint"))
+        return wrapped, app_name, namespace
+
+    def _json_refusals(self, view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            try:
+                response = view(request, *args, **kwargs)
+            except Http404:  # raised by ninja's own views (the root), not by operations
+                return self._no_such_endpoint(request)
+            if isinstance(response, HttpResponseNotAllowed):
+                allowed = response["Allow"]
+                message = f"{request.method} is not allowed here; allowed: {allowed}"
+                body = error_body(405, "method_not_allowed", "__all__", message)
+                response = self.create_response(request, body, status=405)
+                response["Allow"] = allowed
+            return response
+
+        return wrapper
+
+    @csrf_exempt
+    def _no_such_endpoint(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        body = error_body(404, "not_found", "__all__", "no such endpoint; see /api/docs")
+        return self.create_response(request, body, status=404)
+
+
+_SOURCES = ("body", "query", "path", "form", "header", "cookie")
+# What the routers call their body and query-filter schemas.
+_SCHEMA_PARAMS = ("payload", "filters")
+# Pydantic names the member of a union that refused a value: `kind.literal['customer']`,
+# `tags.0.function-after[_slug(), str]`, `fields.x.int`.
+_UNION_MEMBER = re.compile(r"[a-z][a-z_-]*\[.*\]|str|int|float|bool|none", re.DOTALL)
+
 
 def _field_of(loc: list[Any]) -> str:
-    # ninja locations look like ["body", "payload", "codename"] or ["query", "page"].
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "form")]
-    return ".".join(parts) or "__all__"
+    # ninja locations look like ["body", "payload", "codename"] or ["query", "page"]; only
+    # those places are dropped, so a field called `body` keeps its name.
+    parts = list(loc)
+    if parts and parts[0] in _SOURCES:
+        parts = parts[1:]
+    if parts and parts[0] in _SCHEMA_PARAMS:
+        parts = parts[1:]
+    names = [str(p) for p in parts]
+    names = names[:1] + [n for n in names[1:] if not _UNION_MEMBER.fullmatch(n)]
+    return ".".join(names) or "__all__"
 
 
 def _input_error(error: dict[str, Any]) -> dict[str, str]:
@@ -232,6 +370,15 @@ def _input_error(error: dict[str, Any]) -> dict[str, str]:
     return {"field": field, "message": message}
 
 
+def _input_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """One error per field: a value refused by each member of a union is one mistake."""
+    by_field: dict[str, dict[str, str]] = {}
+    for error in errors:
+        described = _input_error(error)
+        by_field.setdefault(described["field"], described)
+    return list(by_field.values())
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(CeresError)
     def domain_error(request: HttpRequest, exc: CeresError) -> HttpResponse:
@@ -239,7 +386,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-        errors = [_input_error(e) for e in exc.errors]
+        errors = _input_errors(list(exc.errors))
         first = errors[0] if errors else {"field": "__all__", "message": "invalid input"}
         body = error_body(422, "invalid", first["field"], first["message"], errors=errors)
         return api.create_response(request, body, status=422)

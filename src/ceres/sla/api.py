@@ -4,24 +4,23 @@ import csv
 import dataclasses
 import datetime
 import io
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Query, Router, Schema
-from pydantic import Strict
+from ninja import Field, Query, Router, Schema
 
-from ceres.core.apisupport import BodySchema, InputSchema, IsoDate, request_user
-from ceres.core.errors import PermissionDenied
+from ceres.core.apisupport import AwareDateTime, BodySchema, InputSchema, IsoDate, request_user
+from ceres.core.errors import Invalid, PermissionDenied
 from ceres.sla import reports, selectors
 
 router = Router(tags=["sla"])
 
 
 class PreviewIn(BodySchema):
-    policy: str
-    received: Annotated[datetime.datetime, Strict(False)]
-    priority: str | None = None
+    policy: Annotated[str, Field(max_length=60)]
+    received: AwareDateTime
+    priority: Literal["P0", "P1", "P2", "P3"] | None = None
 
 
 class PreviewOut(Schema):
@@ -31,15 +30,19 @@ class PreviewOut(Schema):
 
 @router.post("/preview", response=list[PreviewOut], summary="When a policy's targets fall due")
 def preview(request: HttpRequest, payload: PreviewIn) -> list[PreviewOut]:
-    return [
-        PreviewOut(target=line.target, due=line.due)
-        for line in selectors.preview(policy_key=payload.policy, received_at=payload.received)
-    ]
+    try:
+        lines = selectors.preview(policy_key=payload.policy, received_at=payload.received)
+    except OverflowError:  # a deadline past 9999-12-31 (or a calendar day before 0001-01-01)
+        raise Invalid("is too far in the past or the future", field="received") from None
+    return [PreviewOut(target=line.target, due=line.due) for line in lines]
 
 
 class ReportFilters(InputSchema):
-    target: str = "first_response"
-    group_by: str = "week"
+    """The period is `start` to `end` inclusive, at most a year; by default the 28 days to
+    `end`, which is today by default."""
+
+    target: Literal["first_response", "next_response"] = "first_response"
+    group_by: Literal["assignee", "source", "account", "week"] = "week"
     start: IsoDate | None = None
     end: IsoDate | None = None
 
@@ -65,7 +68,9 @@ class BreachOut(Schema):
 
 def _period(filters: ReportFilters) -> tuple[datetime.date, datetime.date]:
     end = filters.end or timezone.localdate()
-    start = filters.start or end - datetime.timedelta(days=27)
+    # Never before the first day there is (end=0001-01-01 was an OverflowError, a 500).
+    back = min(datetime.timedelta(days=27), end - datetime.date.min)
+    start = filters.start or end - back
     return start, end
 
 

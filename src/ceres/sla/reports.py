@@ -44,16 +44,24 @@ def _check_period(start: datetime.date, end: datetime.date) -> None:
         raise Invalid("a report covers at most a year", field="end")
 
 
+def _utc_bounds(
+    start: datetime.date, end: datetime.date
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """The first and the last instant (UTC) of the days start to end: compare with `__gte` and
+    `__lte`. (The midnight after `end` does not exist when `end` is 9999-12-31.)"""
+    return (
+        datetime.datetime.combine(start, datetime.time.min, tzinfo=datetime.UTC),
+        datetime.datetime.combine(end, datetime.time.max, tzinfo=datetime.UTC),
+    )
+
+
 def _clocks(target: str, start: datetime.date, end: datetime.date) -> list[SlaClock]:
     if target not in RESPONSE_TARGETS:
         raise Invalid(f"must be one of {', '.join(RESPONSE_TARGETS)}", field="target")
     _check_period(start, end)
-    begin = datetime.datetime.combine(start, datetime.time.min, tzinfo=datetime.UTC)
-    finish = datetime.datetime.combine(
-        end + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
-    )
+    first, last = _utc_bounds(start, end)
     return list(
-        SlaClock.objects.filter(target=target, started_at__gte=begin, started_at__lt=finish)
+        SlaClock.objects.filter(target=target, started_at__gte=first, started_at__lte=last)
         .select_related("conversation__assignee", "conversation__account__codename")
         .order_by("started_at")
     )
@@ -140,13 +148,10 @@ class BreachRow:
 def breaches(*, user: Viewer, start: datetime.date, end: datetime.date) -> list[BreachRow]:
     _check_period(start, end)
     confidential = can_view_confidential(user)
-    begin = datetime.datetime.combine(start, datetime.time.min, tzinfo=datetime.UTC)
-    finish = datetime.datetime.combine(
-        end + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
-    )
+    first, last = _utc_bounds(start, end)
     rows = []
     clocks = (
-        SlaClock.objects.filter(breached_at__gte=begin, breached_at__lt=finish)
+        SlaClock.objects.filter(breached_at__gte=first, breached_at__lte=last)
         .select_related("conversation__account__codename")
         .order_by("breached_at")
     )
