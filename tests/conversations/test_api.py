@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from ceres.accounts.models import Account
+from ceres.conversations import selectors
 from ceres.conversations.models import Conversation, SavedReply
 from ceres.core.outbox.models import OutboxMessage
 from ceres.team.models import Person
@@ -157,3 +160,28 @@ def test_requester_and_real_name_hidden_without_confidential_access(
     assert client.get(f"{URL}?q=acme", **headers).json()["count"] == 0
     assert client.get(f"{URL}?q=wile", **headers).json()["count"] == 0
     assert client.get(f"{URL}?q=kamooalewa", **headers).json()["count"] == 1
+
+
+def test_the_closed_queue_counts_up_to_a_cap_and_pages_past_it(
+    client: Client, lena: Person, acme_thread: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closed conversations pile up for years: their count stops at a cap (lower bound), and
+    pages past it are still served."""
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    headers = bearer(lena)
+    for n in range(3):
+        Conversation.objects.create(
+            source="api",
+            subject=f"Done {n}",
+            status="closed",
+            closure_note="Answered.",
+            received_at=acme_thread.received_at - datetime.timedelta(minutes=n),
+            closed_at=acme_thread.received_at,
+        )
+    first = client.get(f"{URL}?queue=closed&page_size=2", **headers).json()
+    assert (first["count"], first["count_is_lower_bound"]) == (2, True)
+    assert [item["subject"] for item in first["items"]] == ["Done 0", "Done 1"]
+    second = client.get(f"{URL}?queue=closed&page_size=2&page=2", **headers).json()
+    assert [item["subject"] for item in second["items"]] == ["Done 2"]
+    open_ = client.get(f"{URL}?queue=all_open", **headers).json()
+    assert (open_["count"], open_["count_is_lower_bound"]) == (1, False)

@@ -67,6 +67,8 @@ class ConversationDetail(ConversationOut):
 class ConversationPage(Schema):
     items: list[ConversationOut]
     count: int
+    # True when the count stopped at a cap (closed and all queues: "10,000+"): there are more.
+    count_is_lower_bound: bool = False
     page: int
     page_size: int
 
@@ -235,10 +237,18 @@ def list_conversations(request: HttpRequest, filters: Query[ConversationFilters]
         .select_related("assignee__user")
         .prefetch_related("tags")
     )
-    page = paginate(qs, page=filters.page, page_size=filters.page_size)
+    capped = filters.queue not in selectors.OPEN_QUEUES
+    page = paginate(
+        qs,
+        page=filters.page,
+        page_size=filters.page_size,
+        count=selectors.count_capped if capped else None,
+        window=selectors.page_of,
+    )
     return {
         "items": [conversation_fields(c, request) for c in page.items],
-        "count": page.count,
+        "count": int(page.count),
+        "count_is_lower_bound": isinstance(page.count, selectors.AtLeast),
         "page": page.page,
         "page_size": page.page_size,
     }
