@@ -11,13 +11,28 @@ Pointing a client at it by hand: `client = Client(twilio.account_sid, twilio.aut
 `base_url`; edge/region only rewrite *.twilio.com host names).
 
 Served: POST /2010-04-01/Accounts/{AccountSid}/Messages.json ("messages.create": form-encoded
-To, From or MessagingServiceSid, Body) and GET .../Messages/{Sid}.json ("messages.fetch"), with
-HTTP basic auth (account SID + auth token). Errors have Twilio's JSON shape
+To, From or MessagingServiceSid, Body), GET .../Messages.json ("messages.list", below) and
+GET .../Messages/{Sid}.json ("messages.fetch"), with HTTP basic auth (account SID + auth
+token). Errors have Twilio's JSON shape
 `{"code", "message", "more_info", "status"}`: wrong credentials 401/20003, `To` missing 21604 or
 not E.164 21211, no `From`/`MessagingServiceSid` 21603, bad `From` 21212, no `Body` 21602, body
 over 1600 characters 21617, unknown message 404/20404. A created message is answered 201 with
 the message resource (sid "SM" + 32 hex, status "queued", or "accepted" when sent through a
-Messaging Service, as Twilio does).
+Messaging Service, as Twilio does, and no `date_sent`).
+
+Then Twilio sends it: right after answering, the stored resource becomes status "sent" with
+`date_sent` (and, through a Messaging Service, `from` = SERVICE_NUMBER), the time of `clock()`.
+With `twilio.hold_queued = True` messages stay queued (no `date_sent`, as when Twilio's queue
+is backed up) until `twilio.release_queued()`.
+
+Listing ("messages.list", what `client.messages.list(to=..., from_=..., date_sent_after=...)`
+sends): the filters `To`, `From`, and `DateSent` / `DateSent>` / `DateSent<` (the SDK's
+`date_sent` / `date_sent_after` / `date_sent_before`, so on the wire `DateSent>=2025-01-02T…Z`:
+on or after; `DateSent<=`: on or before). A value is `YYYY-MM-DD` (compared by day, as Twilio
+documents) or the SDK's `YYYY-MM-DDTHH:MM:SSZ` (compared to the second); a message without
+`date_sent` (still queued) never matches a DateSent filter. Newest first, paged by `PageSize`
+(default 50, at most 1000) and `Page`, with Twilio's list envelope (`messages`,
+`next_page_uri`, ...).
 
 Every request is recorded before anything can fail (`requests`, `calls("messages.create")`,
 each a `TwilioCall` with the form params and lower-cased headers); `sent` holds the created
@@ -28,7 +43,14 @@ message resources. Failure injection, per operation, consumed by the next matchi
     twilio.fail_next("messages.create", status=400, code=21610, message="Attempt to send to "
                      "unsubscribed recipient", times=2)
     twilio.fail_next("messages.create", hang=True)   # no answer: the client's timeout fires
+    twilio.fail_next("messages.create", drop=True)   # the connection is closed unanswered
+    twilio.fail_next("messages.list", status=503)
     twilio.clear_failures()
+
+With `apply=True` the call takes effect first and then fails as asked: Twilio created the
+message (it is in `sent`, and will be listed) but the client got a 500 (`status=500,
+apply=True`), a closed connection (`drop=True, apply=True`) or no answer before its timeout
+(`hang=True, apply=True`). The answer the failure replaced is in the call's `applied`.
 
 A hung request is never answered, and `stop()` ends every hang at once. The twilio client does
 not retry (no `max_retries` is given), so each failure reaches the caller as a
@@ -41,10 +63,11 @@ import base64
 import binascii
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -59,6 +82,11 @@ ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-f]{32}")
 MESSAGES = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json")
 MESSAGE = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json")
+# The number Twilio picks from a Messaging Service's sender pool when it sends.
+SERVICE_NUMBER = "+15005550006"
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+DATE_FILTERS = ("DateSent", "DateSent>", "DateSent<")
 GSM_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -74,7 +102,7 @@ DEFAULT_MESSAGES = {
 
 @dataclass
 class TwilioCall:
-    operation: str  # "messages.create", "messages.fetch" or "unknown"
+    operation: str  # "messages.create", "messages.list", "messages.fetch" or "unknown"
     verb: str
     path: str
     params: dict[str, str]
@@ -83,6 +111,7 @@ class TwilioCall:
     injected: str | None = None
     status: int | None = None
     response: Any = None
+    applied: Any = None  # with fail_next(..., apply=True): the answer the failure replaced
 
 
 def error_body(status: int, code: int | None = None, message: str | None = None) -> dict[str, Any]:
@@ -113,7 +142,29 @@ def _segments(body: str) -> int:
 
 
 def _date(moment: datetime) -> str:
-    return moment.strftime("%a, %d %b %Y %H:%M:%S +0000")
+    return moment.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def _date_filter(name: str, value: str) -> date | datetime:
+    if DAY.fullmatch(value):
+        return date.fromisoformat(value)
+    if INSTANT.fullmatch(value):
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    raise TwilioError(400, 20001, f"Invalid value for {name}: {value!r}")
+
+
+def _matches_date(name: str, wanted: date | datetime, sent: datetime | None) -> bool:
+    if sent is None:  # not sent yet: Twilio filters on date_sent
+        return False
+    if isinstance(wanted, datetime):
+        actual: date | datetime = sent.replace(microsecond=0)
+    else:
+        actual = sent.date()
+    if name == "DateSent>":
+        return actual >= wanted
+    if name == "DateSent<":
+        return actual <= wanted
+    return actual == wanted
 
 
 class TwilioFake(FakeHttpServer):
@@ -128,7 +179,10 @@ class TwilioFake(FakeHttpServer):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.requests: list[TwilioCall] = []
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.hold_queued = False  # True: created messages stay queued (no date_sent)
         self._messages: dict[str, dict[str, Any]] = {}
+        self._sent_at: dict[str, datetime | None] = {}
 
     def start(self) -> TwilioFake:
         super().start()
@@ -165,6 +219,13 @@ class TwilioFake(FakeHttpServer):
         with self._lock:
             return [dict(m) for m in self._messages.values()]
 
+    def release_queued(self) -> None:
+        """Send every message still queued (see `hold_queued`), now."""
+        with self._lock:
+            for sid, sent_at in self._sent_at.items():
+                if sent_at is None:
+                    self._send(sid)
+
     # --- failure injection ----------------------------------------------------------------
 
     def fail_next(
@@ -176,12 +237,16 @@ class TwilioFake(FakeHttpServer):
         message: str | None = None,
         retry_after: int | None = None,
         hang: bool | float = False,
+        drop: bool = False,
+        apply: bool = False,
         times: int | None = 1,
     ) -> None:
         """Make the next `times` calls of `operation` ("*": any) fail: HTTP `status` with a
         Twilio error body (`code`/`message` default per status: 429 → 20429, 500 → 20500, ...;
         429 sends Retry-After, 1 unless given), or `hang=True` (or seconds): no answer until
-        `hang_seconds` pass or the server stops."""
+        `hang_seconds` pass or the server stops, or `drop=True`: the connection is closed at
+        once, unanswered. `apply=True`: the call takes effect first (the message is created),
+        then fails as asked: the answer is lost, not the effect."""
         if code is not None and status is None:
             status = 400
         if status == 429 and retry_after is None:
@@ -192,6 +257,8 @@ class TwilioFake(FakeHttpServer):
             message=message,
             retry_after=retry_after,
             hang=self.hang_for(hang, self.hang_seconds),
+            drop=drop,
+            apply=apply,
             remaining=times,
         )
         self.add_failure(operation, failure)
@@ -213,6 +280,8 @@ class TwilioFake(FakeHttpServer):
         one_match = MESSAGE.fullmatch(request.path)
         if list_match and request.verb == "POST":
             operation = "messages.create"
+        elif list_match and request.verb == "GET":
+            operation = "messages.list"
         elif one_match and request.verb == "GET":
             operation = "messages.fetch"
         call = TwilioCall(operation, request.verb, request.path, params, request.headers, username)
@@ -222,16 +291,29 @@ class TwilioFake(FakeHttpServer):
         failure = self.take_failure(operation)
         if failure is not None:
             call.injected = failure.kind
+            if failure.apply:  # Twilio did the work; the answer is what gets lost
+                applied = self._answer(request, operation, params, username, password)
+                call.applied = applied.decoded()
             reply = self.apply_failure(failure)
         else:
-            try:
-                reply = self._serve(request, operation, params, username, password)
-            except TwilioError as e:
-                reply = e.reply
+            reply = self._answer(request, operation, params, username, password)
         if reply is not None:
             call.status = reply.status
             call.response = reply.decoded()
         return reply
+
+    def _answer(
+        self,
+        request: HttpRequest,
+        operation: str,
+        params: dict[str, str],
+        username: str | None,
+        password: str | None,
+    ) -> Reply:
+        try:
+            return self._serve(request, operation, params, username, password)
+        except TwilioError as e:
+            return e.reply
 
     def _serve(
         self,
@@ -254,7 +336,64 @@ class TwilioFake(FakeHttpServer):
                     404, 20404, f"The requested resource {request.path} was not found"
                 )
             return Reply.json(200, resource)
-        return Reply.json(201, self._create(params))
+        if operation == "messages.list":
+            return Reply.json(200, self._list(params))
+        created = self._create(params)  # the answer: queued, not sent yet
+        if not self.hold_queued:
+            with self._lock:
+                self._send(created["sid"])
+        return Reply.json(201, created)
+
+    def _send(self, sid: str) -> None:
+        """Twilio hands the message to the carrier: status sent, date_sent set."""
+        now = self.clock()
+        resource = self._messages[sid]
+        resource["status"] = "sent"
+        resource["date_sent"] = resource["date_updated"] = _date(now)
+        if resource["messaging_service_sid"] and not resource["from"]:
+            resource["from"] = SERVICE_NUMBER
+        self._sent_at[sid] = now
+
+    def _list(self, params: dict[str, str]) -> dict[str, Any]:
+        try:
+            page_size = int(params.get("PageSize", "50"))
+            page = int(params.get("Page", "0"))
+        except ValueError as e:
+            raise TwilioError(400, 20001, "Invalid PageSize or Page") from e
+        if not 1 <= page_size <= 1000 or page < 0:
+            raise TwilioError(400, 20001, "PageSize must be 1 to 1000, Page at least 0")
+        dates = {name: _date_filter(name, params[name]) for name in DATE_FILTERS if name in params}
+        with self._lock:
+            found = [
+                dict(resource)
+                for sid, resource in reversed(self._messages.items())  # newest first
+                if ("To" not in params or resource["to"] == params["To"])
+                and ("From" not in params or resource["from"] == params["From"])
+                and all(
+                    _matches_date(name, wanted, self._sent_at.get(sid))
+                    for name, wanted in dates.items()
+                )
+            ]
+        start = page * page_size
+        messages = found[start : start + page_size]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        kept = {k: v for k, v in params.items() if k in ("To", "From", *DATE_FILTERS)}
+
+        def page_uri(number: int) -> str:
+            return f"{uri}?{urlencode({**kept, 'PageSize': page_size, 'Page': number})}"
+
+        more = start + page_size < len(found)
+        return {
+            "first_page_uri": page_uri(0),
+            "end": start + max(len(messages) - 1, 0),
+            "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+            "messages": messages,
+            "uri": page_uri(page),
+            "page_size": page_size,
+            "start": start,
+            "next_page_uri": page_uri(page + 1) if more else None,
+            "page": page,
+        }
 
     def _create(self, params: dict[str, str]) -> dict[str, Any]:
         to = params.get("To", "")
@@ -318,7 +457,8 @@ class TwilioFake(FakeHttpServer):
         }
         with self._lock:
             self._messages[sid] = resource
-        return resource
+            self._sent_at[sid] = None
+            return dict(resource)
 
 
 def _basic_auth(header: str) -> tuple[str | None, str | None]:
