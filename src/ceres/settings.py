@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "ceres.conversations",
     "ceres.sla",
     "ceres.slack",
+    "ceres.sms",
+    "ceres.automations",
     "ceres.demo",
 ]
 
@@ -218,6 +220,16 @@ CERES_SLACK_BOT_TOKEN = env("CERES_SLACK_BOT_TOKEN")
 CERES_SLACK_API_URL = env("CERES_SLACK_API_URL", "https://slack.com/api/")
 CERES_SLACK_TIMEOUT = int(env("CERES_SLACK_TIMEOUT", "15"))
 CERES_SLACK_GROUP_SECONDS = int(env("CERES_SLACK_GROUP_SECONDS", "300"))
+# SMS through Twilio (docs/sms.md): the account SID and auth token the outbox sends with, and
+# the sender: an E.164 number of the account (CERES_TWILIO_FROM) or a Messaging Service (its
+# MG… SID wins when both are set). While the SID, the token or a sender is missing, SMS wait in
+# the outbox (retried, logged at ERROR). The API address is for tests (a local fake).
+CERES_TWILIO_ACCOUNT_SID = env("CERES_TWILIO_ACCOUNT_SID")
+CERES_TWILIO_AUTH_TOKEN = env("CERES_TWILIO_AUTH_TOKEN")
+CERES_TWILIO_FROM = env("CERES_TWILIO_FROM")
+CERES_TWILIO_MESSAGING_SERVICE_SID = env("CERES_TWILIO_MESSAGING_SERVICE_SID")
+CERES_TWILIO_API_URL = env("CERES_TWILIO_API_URL", "https://api.twilio.com")
+CERES_TWILIO_TIMEOUT = int(env("CERES_TWILIO_TIMEOUT", "15"))
 # Job applications are answered with this role's active people in CC (the handbook's Interim
 # Head of People).
 CERES_JOB_APPLICATION_CC_ROLE = env("CERES_JOB_APPLICATION_CC_ROLE", "head-of-people")

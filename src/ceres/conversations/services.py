@@ -22,6 +22,7 @@ from ceres.conversations.models import Conversation, Message, SavedReply, Tag
 from ceres.core.audit.services import Actor, diff, record_change, snapshot
 from ceres.core.errors import Conflict, Invalid
 from ceres.core.firewall import check_public_text
+from ceres.core.inbox.services import CERES_EVENTS, record_event
 from ceres.core.outbox.services import enqueue
 from ceres.sla import engine as sla
 from ceres.team.models import Person
@@ -88,6 +89,19 @@ def _check_priority(value: str) -> str:
     return value
 
 
+def _announce(conversation: Conversation, message: Message) -> None:
+    """Tell the automation rules (and whatever listens to Ceres's own events) that a message
+    arrived: an event in the inbox, written with the message, processed after the commit, once
+    (`core/inbox`): a crash delays the rules, never skips or doubles them."""
+    record_event(
+        provider=CERES_EVENTS,
+        event_id=f"message:{message.pk}",
+        event_type="message_received",
+        payload={"conversation_id": conversation.pk, "message_id": message.pk},
+        headers={},
+    )
+
+
 def _person_of(actor: Actor) -> Person | None:
     if actor is None or not actor.is_authenticated:
         return None
@@ -141,7 +155,7 @@ def open_conversation(
         received_at=received,
         last_customer_message_at=received,
     )
-    Message.objects.create(
+    first = Message.objects.create(
         conversation=conversation,
         kind=Message.Kind.INBOUND,
         author_name=conversation.requester_name,
@@ -149,6 +163,7 @@ def open_conversation(
         external_id=external_id[:200],
         created_at=received,
     )
+    _announce(conversation, first)
     try:
         sla.conversation_opened(conversation)
     except OverflowError:  # a deadline past 9999-12-31, or a business day before 0001-01-01
@@ -203,6 +218,7 @@ def add_inbound_message(
     if before["status"] != conversation.status:
         sla.status_changed(conversation, old=before["status"], new=conversation.status, at=received)
     sla.customer_wrote(conversation, received, reopened=reopened)
+    _announce(conversation, message)
     changes = diff(before, snapshot(conversation, CONVERSATION_FIELDS))
     if changes:
         record_change(
@@ -228,6 +244,7 @@ def reply(
     is_automatic: bool = False,
     sent_at: datetime.datetime | None = None,
     external_id: str = "",
+    slack_blocks: list[dict[str, Any]] | None = None,
 ) -> Message:
     """A public response. The first one by a person (not an automatic one) is the first
     response. Contact-form and e-mail requesters get it by e-mail, Slack requesters in their
@@ -268,6 +285,7 @@ def reply(
                     "channel": conversation.slack_channel_id,
                     **({"thread_ts": thread} if thread else {}),
                     "text": body,
+                    **({"blocks": slack_blocks} if slack_blocks else {}),
                 },
             },
             ordering_key=f"slack:{conversation.slack_channel_id}:{thread or 'top'}",
@@ -415,13 +433,25 @@ def update_conversation(
         sla.priority_changed(conversation)
     changes = diff(before, snapshot(conversation, CONVERSATION_FIELDS))
     if changes:
-        record_change(
+        entry = record_change(
             actor=actor,
             action="conversation.update",
             target=conversation,
             target_label=_label(conversation),
             changes=changes,
         )
+        if "status" in changes:
+            record_event(
+                provider=CERES_EVENTS,
+                event_id=f"status:{entry.pk}",
+                event_type="status_changed",
+                payload={
+                    "conversation_id": conversation.pk,
+                    "old": before["status"],
+                    "new": conversation.status,
+                },
+                headers={},
+            )
     return conversation
 
 

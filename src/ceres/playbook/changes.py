@@ -17,6 +17,7 @@ Kind = Literal[
     "calendar",
     "sla_policy",
     "saved_reply",
+    "automation",
 ]
 
 

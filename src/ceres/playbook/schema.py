@@ -22,7 +22,15 @@ from typing import Annotated, Any
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+)
 from pydantic_core import PydanticCustomError
 
 from ceres.conversations.services import MAX_BODY
@@ -346,6 +354,27 @@ class SavedReplySpec(Spec):
 SavedReply = Annotated[SavedReplySpec, BeforeValidator(_reply_from_text)]
 
 
+class ButtonSpec(Spec):
+    """A button of an automation's reply: the values it offers and what a press does."""
+
+    options: list[str]
+    then: list[dict[str, Any]]
+
+
+class AutomationSpec(Spec):
+    """An automation rule (checked in automation_plan.py with the service's own check)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    name: Key
+    label: str | None = None
+    on: str
+    if_: dict[str, Any] = Field(default_factory=dict, alias="if")
+    then: list[dict[str, Any]]
+    on_button: dict[str, ButtonSpec] | None = None
+    enabled: bool = True
+
+
 class PlaybookSpec(Spec):
     version: Version
     organization: OrganizationSpec | None = None
@@ -356,3 +385,4 @@ class PlaybookSpec(Spec):
     calendars: dict[Key, CalendarSpec] | None = None
     sla_policies: list[SlaPolicySpec] | None = None
     saved_replies: dict[Key, SavedReply] | None = None
+    automations: list[AutomationSpec] | None = None

@@ -16,10 +16,11 @@ from typing import Any
 from django.db import DatabaseError, transaction
 
 from ceres.accounts import services as account_services
+from ceres.automations import services as automation_services
 from ceres.conversations import services as conversation_services
 from ceres.core.audit.services import Actor, acting_as, diff, record_change, snapshot
 from ceres.core.errors import CeresError
-from ceres.playbook import checks, shape, sla_checks, state
+from ceres.playbook import automation_plan, checks, shape, sla_checks, state
 from ceres.playbook.errors import DocPath, Locator, PlaybookError, Problem
 from ceres.playbook.loader import Document, load_bytes
 from ceres.playbook.models import Organization, PlaybookApplication
@@ -90,6 +91,7 @@ def _checked(document: Document) -> tuple[PlaybookSpec, state.State]:
         raise document.locator.error(problems)
     stored = state.read()
     problems = checks.check(spec, stored) + sla_checks.check(spec, stored)
+    problems += automation_plan.check(spec, stored)
     if problems:
         raise document.locator.error(problems)
     return spec, stored
@@ -119,6 +121,8 @@ def _write(change: Change) -> None:
         sla_services.save_policy(actor=None, **values)
     elif change.kind == "saved_reply":
         conversation_services.save_saved_reply(actor=None, **values)
+    elif change.kind == "automation":
+        automation_services.save_rule(actor=None, **values)
     else:  # pragma: no cover - the Kind literal lists every kind
         raise AssertionError(change.kind)
 
@@ -132,6 +136,7 @@ SERVICE_FIELDS: dict[str, dict[str, str | None]] = {
         "escalate_to_role": "escalate_to",
         "targets": None,
     },
+    "automation": {"trigger": "on", "conditions": "if", "actions": "then", "buttons": "on_button"},
 }
 
 

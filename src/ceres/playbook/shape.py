@@ -24,7 +24,6 @@ NOT_SUPPORTED_YET: dict[DocPath, str] = {
     ("rotations",): "on-call rotations",
     ("escalation_chains",): "escalation chains",
     ("bug_workflow",): "the bug-report label workflow",
-    ("automations",): "automations",
     ("rituals",): "rituals",
     ("onboarding",): "onboarding checklists",
     ("organization", "public_tracker"): "the GitHub bug tracker",

@@ -8,13 +8,16 @@ still goes through the apps' services.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
 
 from ceres.accounts.models import ChecklistTemplate, Product
+from ceres.automations.models import AutomationRule
 from ceres.conversations.models import SavedReply
+from ceres.playbook.automation_plan import StoredAutomation
+from ceres.playbook.automation_plan import stored as stored_automation
 from ceres.playbook.models import Organization
 from ceres.sla.models import BusinessCalendar, SlaPolicy
 from ceres.team import permissions
@@ -89,6 +92,7 @@ class State:
     saved_replies: dict[str, StoredSavedReply]
     permissions: frozenset[str]  # every name a role may be granted ("accounts.add_account", …)
     usernames: frozenset[str]
+    automations: dict[str, StoredAutomation] = field(default_factory=dict)  # in run order
 
 
 def _permission_name(app_label: str, codename: str) -> str:
@@ -168,4 +172,8 @@ def read() -> State:
         usernames=frozenset(
             str(name) for name in get_user_model().objects.values_list("username", flat=True)
         ),
+        automations={
+            rule.key: stored_automation(rule)
+            for rule in AutomationRule.objects.order_by("position", "key")
+        },
     )

@@ -16,6 +16,7 @@ from ceres.conversations.models import Conversation
 from ceres.core.audit.services import Actor, diff, record_change, snapshot
 from ceres.core.businesstime import Calendar
 from ceres.core.errors import Conflict, Invalid, NotFound
+from ceres.core.inbox.services import CERES_EVENTS, record_event
 from ceres.core.outbox.services import enqueue
 from ceres.sla.models import BusinessCalendar, SlaClock, SlaPolicy
 from ceres.sla.policies import validate_policy
@@ -267,6 +268,18 @@ def _notify(clock: SlaClock, *, breach: bool, audience: _Audience) -> None:
     )
 
 
+def _announce(clock: SlaClock, event_type: str) -> None:
+    """Ceres's own event for the automation rules (`sla_warning`, `sla_breach`), written with
+    the claim, so a rule acts on each warning and breach once."""
+    record_event(
+        provider=CERES_EVENTS,
+        event_id=f"sla:{clock.pk}:{event_type.removeprefix('sla_')}",
+        event_type=event_type,
+        payload={"conversation_id": clock.conversation_id, "clock_id": clock.pk},
+        headers={},
+    )
+
+
 def sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Mark warnings and breaches of running clocks and notify, each exactly once: a clock is
     claimed by a conditional UPDATE, so several workers sweeping at once notify once."""
@@ -285,6 +298,7 @@ def sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
                     "conversation__account__codename", "conversation__assignee", "policy"
                 ).get(pk=clock_id)
                 _notify(clock, breach=True, audience=audience)
+                _announce(clock, "sla_breach")
                 counts["breaches"] += 1
     warn = SlaClock.objects.filter(
         running, warned_at__isnull=True, breached_at__isnull=True, warn_at__lte=now
@@ -299,5 +313,6 @@ def sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
                     "conversation__account__codename", "conversation__assignee", "policy"
                 ).get(pk=clock_id)
                 _notify(clock, breach=False, audience=audience)
+                _announce(clock, "sla_warning")
                 counts["warnings"] += 1
     return counts

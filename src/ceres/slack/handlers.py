@@ -46,6 +46,7 @@ NO_TEXT = "(a file or attachment without text: see it in Slack)"
 def register() -> None:
     register_handler("slack", "message", on_message)
     register_handler("slack", "reaction_added", on_reaction)
+    register_handler("slack", "interaction.block_actions", on_block_actions)
 
 
 @dataclass(frozen=True)
@@ -267,3 +268,49 @@ def on_reaction(event: InboundEvent) -> None:
     elif command.command == ReactionCommand.Command.INVESTIGATING:
         names = set(conversation.tags.values_list("name", flat=True)) | {INVESTIGATING_TAG}
         conversations.set_tags(actor=member.user, conversation=conversation, names=names)
+
+
+# --- buttons ---------------------------------------------------------------------------------
+
+
+def on_block_actions(event: InboundEvent) -> None:
+    """A press of a button Ceres posted (the after-hours notice's P0/P1 buttons): the rule that
+    posted it decides what it does, and whether this person may press it."""
+    from ceres.automations.services import press_button
+    from ceres.slack.messages import parse_button_action_id
+
+    payload = event.payload
+    user = payload.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
+    container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
+    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    actions = payload.get("actions")
+    if not isinstance(user_id, str) or not isinstance(actions, list):
+        return
+    channel_id = channel.get("id") or container.get("channel_id") or ""
+    message_ts = message.get("ts") or container.get("message_ts") or ""
+    for action in actions:
+        parsed = (
+            parse_button_action_id(str(action.get("action_id", "")))
+            if isinstance(action, dict)
+            else None
+        )
+        if parsed is None:
+            continue
+        firing_id, button, option = parsed
+        result = press_button(
+            firing_id=firing_id,
+            button=button,
+            option=option,
+            slack_user_id=user_id,
+            channel_id=str(channel_id) if _is_channel_id(channel_id) else "",
+            message_ts=str(message_ts)
+            if isinstance(message_ts, str) and _TS.match(message_ts)
+            else "",
+        )
+        log.info("slack button %s pressed by %s: %s", action.get("action_id"), user_id, result)
+
+
+def _is_channel_id(value: object) -> bool:
+    return isinstance(value, str) and re.match(r"^[CDG][A-Z0-9]{2,29}$", value) is not None

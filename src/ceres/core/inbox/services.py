@@ -26,6 +26,9 @@ from ceres.core.inbox.registry import handler_for
 log = logging.getLogger(__name__)
 
 Status = InboundEvent.Status
+# Ceres's own events (a message arrived, an SLA breached) go through the inbox too, under this
+# provider name, so whatever acts on them (the automation rules) gets the same guarantees.
+CERES_EVENTS = "ceres"
 SWEEP_GRACE = datetime.timedelta(seconds=10)
 _MAX_ERROR_LENGTH = 4000
 
