@@ -71,9 +71,9 @@ def test_a_changed_rule_is_a_change_in_the_dry_run(write: Write) -> None:
     changed = RULES.replace("outside_hours: support", "inside_hours: support")
     result = apply_path(write(changed), dry_run=True)
     assert [c for c in result.changes if "automation" in c] == [
-        '~ automation after-hours: conditions {"author": "not_team", "outside_hours": "support", '
-        '"channel_kind": "customer"} -> {"author": "not_team", "inside_hours": "support", '
-        '"channel_kind": "customer"}'
+        '~ automation after-hours: conditions {"author": "not_team", "channel_kind": "customer", '
+        '"outside_hours": "support"} -> {"author": "not_team", "channel_kind": "customer", '
+        '"inside_hours": "support"}'
     ]
 
 

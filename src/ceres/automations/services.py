@@ -280,7 +280,7 @@ def press_button(
     first: pressed twice (or by two people), the button's actions run once. Returns what
     happened: "done", "not_sender", "already", "unknown"."""
     firing = (
-        AutomationFiring.objects.select_for_update()
+        AutomationFiring.objects.select_for_update(of=("self",))
         .select_related("rule", "conversation")
         .filter(pk=firing_id)
         .first()

@@ -63,7 +63,8 @@ def values_of(position: int, rule: AutomationSpec) -> dict[str, Any]:
 def _show(value: Any) -> str:
     """A condition set or an action list as compact JSON: what the playbook says, in one line."""
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        # Keys sorted: PostgreSQL's jsonb keeps them in its own order, not the file's.
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True)
     return str(value)
 
 
