@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "ceres.slack",
     "ceres.sms",
     "ceres.automations",
+    "ceres.reviews",
     "ceres.demo",
 ]
 
@@ -233,3 +234,8 @@ CERES_TWILIO_TIMEOUT = int(env("CERES_TWILIO_TIMEOUT", "15"))
 # Job applications are answered with this role's active people in CC (the handbook's Interim
 # Head of People).
 CERES_JOB_APPLICATION_CC_ROLE = env("CERES_JOB_APPLICATION_CC_ROLE", "head-of-people")
+
+# The customer-questions log (docs/questions-log.md): who gets the weekly digest (a role key),
+# and the zone of its Friday 15:00.
+CERES_QUESTIONS_DIGEST_ROLE = env("CERES_QUESTIONS_DIGEST_ROLE", "cse")
+CERES_QUESTIONS_DIGEST_TIMEZONE = env("CERES_QUESTIONS_DIGEST_TIMEZONE", "UTC")

@@ -17,4 +17,5 @@ urlpatterns = [
     path("contact/", include("ceres.conversations.public_urls")),
     path("settings/sla/", include("ceres.sla.urls")),
     path("integrations/slack/", include("ceres.slack.urls")),
+    path("questions/", include("ceres.reviews.urls")),
 ]

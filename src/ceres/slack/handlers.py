@@ -47,6 +47,7 @@ def register() -> None:
     register_handler("slack", "message", on_message)
     register_handler("slack", "reaction_added", on_reaction)
     register_handler("slack", "interaction.block_actions", on_block_actions)
+    register_handler("slack", "interaction.message_action", on_message_action)
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,16 @@ def on_reaction(event: InboundEvent) -> None:
         conversations.update_conversation(
             actor=member.user, conversation=conversation, status="closed", closure_note=note
         )
+    elif command.command == ReactionCommand.Command.QUESTIONS_LOG:
+        if message is not None and message.body:
+            _log_question(
+                member=member,
+                text=message.body,
+                channel=str(channel),
+                ts=str(ts),
+                conversation=conversation,
+                link="",
+            )
     elif command.command == ReactionCommand.Command.INVESTIGATING:
         names = set(conversation.tags.values_list("name", flat=True)) | {INVESTIGATING_TAG}
         conversations.set_tags(actor=member.user, conversation=conversation, names=names)
@@ -314,3 +325,76 @@ def on_block_actions(event: InboundEvent) -> None:
 
 def _is_channel_id(value: object) -> bool:
     return isinstance(value, str) and re.match(r"^[CDG][A-Z0-9]{2,29}$", value) is not None
+
+
+# --- the customer-questions log --------------------------------------------------------------
+
+QUESTIONS_LOG_SHORTCUT = "questions_log"  # the message shortcut's callback_id (the manifest)
+
+
+def permalink(domain: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
+    """Slack's link to a message (https://<workspace>.slack.com/archives/<channel>/p<ts>)."""
+    if not re.match(r"^[a-z0-9-]{1,60}$", domain):
+        return ""
+    link = f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return link
+
+
+def _log_question(
+    *,
+    member: Person,
+    text: str,
+    channel: str,
+    ts: str,
+    conversation: Conversation | None,
+    link: str,
+) -> None:
+    from ceres.reviews.services import log_question
+
+    place = designated(channel)
+    log_question(
+        actor=member.user,
+        text=text,
+        logged_by=member,
+        link=link,
+        account=place.account if place is not None else None,
+        conversation=conversation,
+        slack_channel_id=channel,
+        slack_ts=ts,
+    )
+
+
+def on_message_action(event: InboundEvent) -> None:
+    """The "Add to questions log" message shortcut (the handbook's "send to Zapier"): a team
+    member sends a customer's question to the log, with a link back to it."""
+    payload = event.payload
+    if payload.get("callback_id") != QUESTIONS_LOG_SHORTCUT:
+        return
+    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
+    team = payload.get("team") if isinstance(payload.get("team"), dict) else {}
+    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    member = team_member(str(user.get("id") or ""))
+    channel_id, ts = channel.get("id"), message.get("ts")
+    if member is None or not isinstance(channel_id, str) or not isinstance(ts, str):
+        return
+    if not _TS.match(ts) or not _is_channel_id(channel_id):
+        return
+    text = message.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return
+    thread_ts = message.get("thread_ts") if isinstance(message.get("thread_ts"), str) else None
+    recorded = _recorded(channel_id, ts)
+    conversation = recorded.conversation if recorded is not None else None
+    if conversation is None and thread_ts:
+        conversation = conversation_of_thread(channel_id, thread_ts)
+    _log_question(
+        member=member,
+        text=text,
+        channel=channel_id,
+        ts=ts,
+        conversation=conversation,
+        link=permalink(str(team.get("domain") or ""), channel_id, ts, thread_ts),
+    )

@@ -29,6 +29,7 @@ class ReactionCommand(models.Model):
     class Command(models.TextChoices):
         CLOSE = "close", "Close the conversation, the message as closure note"
         INVESTIGATING = "investigating", "Tag the conversation “investigating”"
+        QUESTIONS_LOG = "questions_log", "Add the message to the customer-questions log"
 
     reaction = models.CharField(max_length=100, unique=True)  # Slack's name: "white_check_mark"
     command = models.CharField(max_length=30, choices=Command.choices)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+import ceres.core.web  # noqa: F401  (registers the <id:...> converter)
+from ceres.reviews import views
+
+app_name = "reviews"
+urlpatterns = [
+    path("", views.questions_page, name="questions"),
+    path("<id:question_id>/documented/", views.question_documented, name="documented"),
+]
