@@ -292,6 +292,24 @@ def press_button(
         return "unknown"
     conversation = firing.conversation
     if not slack_user_id or slack_user_id != firing.requester_slack_user_id:
+        if slack_user_id and channel_id:
+            enqueue(
+                channel="slack",
+                idempotency_key=f"automation-{firing.pk}-refused-{slack_user_id}",
+                payload={
+                    "method": "chat.postEphemeral",
+                    "args": {
+                        "channel": channel_id,
+                        "user": slack_user_id,
+                        "text": slack_messages.ONLY_THE_SENDER,
+                        **(
+                            {"thread_ts": conversation.slack_thread_ts}
+                            if conversation.slack_thread_ts
+                            else {}
+                        ),
+                    },
+                },
+            )
         record_change(
             actor=None,
             action="automation.press_refused",

@@ -8,6 +8,10 @@ from typing import Any
 Block = dict[str, Any]
 
 ACTION_PREFIX = "automation"
+ONLY_THE_SENDER = (
+    "Thanks! Only the person who asked can escalate this request. If you have an urgent "
+    "issue too, please post it in the channel and we will get the same options to you."
+)
 
 
 def button_action_id(firing_id: int, button: str, option: str) -> str:

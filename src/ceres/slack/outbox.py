@@ -13,6 +13,8 @@ Payload (checked at enqueue: a bad one raises `Invalid` naming the field, e.g.
               "text": "…", "blocks": [{"type": …}, …] (optional)}}
     {"method": "chat.update",
      "args": {"channel": "C…", "ts": "…", "text": "…", "blocks": [...] (optional)}}
+    {"method": "chat.postEphemeral",
+     "args": {"channel": "C…", "user": "U…", "text": "…", "thread_ts": "…" (optional)}}
     {"method": "reactions.add", "args": {"channel": "C…", "timestamp": "…", "name": "eyes"}}
     {"method": "dm", "args": {"user": "U…", "text": "…", "blocks": [...] (optional)}}
         -> conversations.open with the user, then chat.postMessage to the DM it returns
@@ -167,6 +169,14 @@ METHODS: dict[str, dict[str, tuple[_Cleaner, bool]]] = {
         "text": (_text, True),
         "blocks": (_blocks, False),
     },
+    # Seen by one person only (a polite refusal); not retried into a duplicate: an ephemeral
+    # message is gone when the user reloads, and a second copy is harmless.
+    "chat.postEphemeral": {
+        "channel": (_channel, True),
+        "user": (_slack_id(_USER_ID, "user"), True),
+        "thread_ts": (_ts, False),
+        "text": (_text, True),
+    },
     "reactions.add": {
         "channel": (_channel, True),
         "timestamp": (_ts, True),
@@ -291,6 +301,10 @@ def send(message: OutboxMessage) -> str:
         with slack_errors("chat.update"):
             updated = client.chat_update(**args)
         return str(updated.get("ts") or args["ts"])
+    if method == "chat.postEphemeral":
+        with slack_errors("chat.postEphemeral"):
+            sent = client.chat_postEphemeral(**args)
+        return str(sent.get("message_ts") or "")
     if method == "reactions.add":
         with slack_errors("reactions.add"):
             try:
