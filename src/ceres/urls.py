@@ -16,6 +16,7 @@ urlpatterns = [
     path("inbox/", include("ceres.conversations.urls")),
     path("contact/", include("ceres.conversations.public_urls")),
     path("settings/sla/", include("ceres.sla.urls")),
+    path("settings/automations/", include("ceres.automations.urls")),
     path("integrations/slack/", include("ceres.slack.urls")),
     path("questions/", include("ceres.reviews.urls")),
 ]

@@ -74,6 +74,21 @@ def save_rule(
     return rule
 
 
+@transaction.atomic
+def set_enabled(*, actor: Actor, rule: AutomationRule, enabled: bool) -> AutomationRule:
+    if rule.enabled != enabled:
+        record_change(
+            actor=actor,
+            action="automation.update",
+            target=rule,
+            target_label=rule.key,
+            changes={"enabled": [rule.enabled, enabled]},
+        )
+        rule.enabled = enabled
+        rule.save(update_fields=["enabled", "updated_at"])
+    return rule
+
+
 # --- firing ----------------------------------------------------------------------------------
 
 

@@ -8,7 +8,17 @@ from django.contrib.auth.models import Permission
 
 from ceres.core.errors import Invalid
 
-CERES_APPS = ("core", "team", "accounts", "playbook", "conversations", "sla")
+CERES_APPS = (
+    "core",
+    "team",
+    "accounts",
+    "playbook",
+    "conversations",
+    "sla",
+    "slack",
+    "automations",
+    "reviews",
+)
 ALL = "all"
 
 
