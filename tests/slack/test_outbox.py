@@ -256,7 +256,7 @@ def test_a_request_slack_refuses_is_dead_at_once(slack: SlackFake, where: str, e
     assert slack.messages() == []
 
 
-@pytest.mark.parametrize("how", ["wrong token", "token_revoked", "account_inactive", "no token"])
+@pytest.mark.parametrize("how", ["wrong token", "token_revoked", "account_inactive"])
 def test_a_token_error_is_logged_and_retried_not_dead(
     slack: SlackFake,
     thread: str,
@@ -266,8 +266,6 @@ def test_a_token_error_is_logged_and_retried_not_dead(
 ) -> None:
     if how == "wrong token":
         settings.CERES_SLACK_BOT_TOKEN = "xoxb-not-the-token"  # Slack answers invalid_auth
-    elif how == "no token":
-        settings.CERES_SLACK_BOT_TOKEN = ""
     else:
         slack.fail_next("*", error=how)
     message = reply("r-token", thread)
@@ -283,6 +281,34 @@ def test_a_token_error_is_logged_and_retried_not_dead(
     settings.CERES_SLACK_BOT_TOKEN = slack.token
     assert deliver_when_due(message) == Status.SENT
     assert len(replies_in(slack, thread)) == 1
+
+
+def test_without_a_token_messages_wait_quietly_without_attempts(
+    slack: SlackFake,
+    thread: str,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Slack not set up (a laptop demo): messages wait, no attempt is spent, Slack is not
+    called, one warning per process instead of one error per message per retry."""
+    monkeypatch.setattr(services, "_warned_unconfigured", set())
+    settings.CERES_SLACK_BOT_TOKEN = ""
+    before = len(slack.requests)  # the thread's parent, posted by the fixture
+    first, second = reply("w-1", thread), reply("w-2", thread, text="And another")
+    with caplog.at_level(logging.WARNING):
+        assert deliver(first) == "skipped"
+        assert deliver(second) == "skipped"
+    warnings = [r.getMessage() for r in caplog.records if "not configured" in r.getMessage()]
+    assert warnings == ["outbox channel slack is not configured: 2 message(s) wait until it is"]
+    first.refresh_from_db()
+    assert (first.status, first.attempts) == (Status.PENDING, 0)
+    assert first.next_attempt_at > timezone.now() + datetime.timedelta(minutes=4)
+    assert len(slack.requests) == before  # Slack was not called
+    settings.CERES_SLACK_BOT_TOKEN = slack.token  # the operator sets it up
+    assert deliver_when_due(first) == Status.SENT
+    assert deliver_when_due(second) == Status.SENT
+    assert len(replies_in(slack, thread)) == 2
 
 
 def test_a_hang_longer_than_the_timeout_is_retried(

@@ -17,6 +17,7 @@ from pytest_django import Settings
 
 from ceres.core.errors import Invalid
 from ceres.core.outbox import services
+from ceres.core.outbox import services as outbox_services
 from ceres.core.outbox.channels import RetryLater, get_channel
 from ceres.core.outbox.models import OutboxMessage
 from ceres.sms.checks import check_twilio
@@ -262,21 +263,24 @@ def test_not_configured_waits_without_calling_twilio(
     twilio: TwilioFake,
     settings: Settings,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
     missing: tuple[str, ...],
 ) -> None:
+    """Twilio not set up: the SMS waits without an attempt and without calling Twilio; one
+    warning per process; it leaves once the operator sets Twilio up."""
+    monkeypatch.setattr(outbox_services, "_warned_unconfigured", set())
     kept = {name: getattr(settings, name) for name in missing}
     for name in missing:
         setattr(settings, name, "")
     message = text("r-unconfigured")
 
-    with caplog.at_level(logging.ERROR):
-        assert deliver(message) == Status.PENDING
+    with caplog.at_level(logging.WARNING):
+        assert deliver(message) == "skipped"
 
     assert twilio.requests == []  # Twilio was not called
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert any(missing[0] in r.getMessage() for r in errors), caplog.text
+    assert any("sms is not configured" in r.getMessage() for r in caplog.records), caplog.text
     message.refresh_from_db()
-    assert "TwilioNotConfigured" in message.last_error
+    assert (message.status, message.attempts) == (Status.PENDING, 0)
     for name, value in kept.items():
         setattr(settings, name, value)
     assert deliver_when_due(message) == Status.SENT

@@ -272,7 +272,12 @@ def send_dm(
 
 
 def register() -> None:
-    register_channel(CHANNEL, send, validate=validate_payload)
+    register_channel(
+        CHANNEL,
+        send,
+        validate=validate_payload,
+        configured=lambda: bool(settings.CERES_SLACK_BOT_TOKEN),
+    )
 
 
 def _client() -> WebClient:

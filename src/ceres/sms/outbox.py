@@ -77,6 +77,7 @@ from ceres.sms.client import (
     TwilioError,
     close,
     configured_sender,
+    missing_settings,
     twilio_client,
     twilio_errors,
 )
@@ -147,7 +148,9 @@ def send_sms(*, idempotency_key: str, to: str, body: str) -> OutboxMessage:
 
 
 def register() -> None:
-    register_channel(CHANNEL, send, validate=validate_payload)
+    register_channel(
+        CHANNEL, send, validate=validate_payload, configured=lambda: not missing_settings()
+    )
 
 
 def send(message: OutboxMessage) -> str:

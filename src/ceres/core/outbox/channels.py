@@ -49,20 +49,30 @@ class Channel:
     name: str
     send: Sender
     validate: PayloadValidator | None = None
+    # Whether the provider is set up at all (a token, credentials). While it is not, messages
+    # wait without attempts: nothing is lost, nothing is retried into the log every minute.
+    configured: Callable[[], bool] | None = None
+
+    def is_configured(self) -> bool:
+        return self.configured is None or self.configured()
 
 
 _CHANNELS: dict[str, Channel] = {}
 
 
 def register_channel(
-    name: str, sender: Sender, *, validate: PayloadValidator | None = None
+    name: str,
+    sender: Sender,
+    *,
+    validate: PayloadValidator | None = None,
+    configured: Callable[[], bool] | None = None,
 ) -> Channel:
     """Make `name` a channel that `outbox.services.enqueue` accepts. Call it from an
     AppConfig.ready(): the web process validates payloads and the worker sends them."""
     existing = _CHANNELS.get(name)
     if existing is not None and existing.send is not sender:
         raise ValueError(f"outbox channel {name!r} is already registered to another sender")
-    channel = Channel(name=name, send=sender, validate=validate)
+    channel = Channel(name=name, send=sender, validate=validate, configured=configured)
     _CHANNELS[name] = channel
     return channel
 

@@ -135,6 +135,8 @@ def deliver_message(*, message_id: int, now: datetime.datetime | None = None) ->
 
     Idempotent: a duplicate task for a row that is sent, dead, not due or leased is a no-op.
     """
+    if _waits_for_configuration(message_id, now=now):
+        return "skipped"
     taken = claim(message_id=message_id, now=now)
     if taken is None:
         return "skipped"
@@ -150,6 +152,38 @@ def deliver_message(*, message_id: int, now: datetime.datetime | None = None) ->
         return _record_failure(taken, error=exc, now=now)
     _record_sent(message, reference=reference or "")
     return Status.SENT
+
+
+# While a channel is not configured its messages are looked at again this often (and the
+# sweep leaves them alone until then).
+UNCONFIGURED_RECHECK = datetime.timedelta(minutes=5)
+_warned_unconfigured: set[str] = set()
+
+
+def _waits_for_configuration(message_id: int, *, now: datetime.datetime | None) -> bool:
+    """A message of a channel whose provider is not set up waits, without an attempt: it is
+    sent once the operator configures it (within UNCONFIGURED_RECHECK). One warning per
+    channel per process, not one per message per retry."""
+    row = OutboxMessage.objects.filter(pk=message_id).values_list("channel", flat=True).first()
+    if row is None:
+        return False
+    try:
+        channel = get_channel(row)
+    except Invalid:
+        return False  # claimed and failed as an unknown channel by the attempt
+    if channel.is_configured():
+        return False
+    later = _now(now) + UNCONFIGURED_RECHECK
+    OutboxMessage.objects.filter(pk=message_id, status=Status.PENDING).update(next_attempt_at=later)
+    if channel.name not in _warned_unconfigured:
+        _warned_unconfigured.add(channel.name)
+        waiting = OutboxMessage.objects.filter(channel=channel.name, status=Status.PENDING).count()
+        log.warning(
+            "outbox channel %s is not configured: %d message(s) wait until it is",
+            channel.name,
+            waiting,
+        )
+    return True
 
 
 def _record_sent(message: OutboxMessage, *, reference: str) -> None:
