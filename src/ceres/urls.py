@@ -17,6 +17,7 @@ urlpatterns = [
     path("contact/", include("ceres.conversations.public_urls")),
     path("settings/sla/", include("ceres.sla.urls")),
     path("settings/automations/", include("ceres.automations.urls")),
+    path("settings/slack/", include("ceres.slack.settings_urls")),
     path("integrations/slack/", include("ceres.slack.urls")),
     path("questions/", include("ceres.reviews.urls")),
 ]

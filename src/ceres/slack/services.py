@@ -1,0 +1,56 @@
+"""Writes of the Slack integration's own data: which channels are community channels."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+
+from ceres.accounts.models import Account
+from ceres.core.audit.services import Actor, record_change
+from ceres.core.errors import Conflict, Invalid, NotFound
+from ceres.slack.models import CommunityChannel
+
+# A channel id (C0123ABCD) has a digit, which tells it from a name typed by mistake ("general").
+_CHANNEL_ID = re.compile(r"^[CG](?=[A-Z0-9]*[0-9])[A-Z0-9]{4,29}$")
+
+
+@transaction.atomic
+def add_community_channel(*, actor: Actor, channel_id: str, name: str = "") -> CommunityChannel:
+    channel_id = channel_id.strip().upper()
+    if not _CHANNEL_ID.match(channel_id):
+        raise Invalid(
+            "a Slack channel id such as C0123ABCD (in Slack: the channel's details, at the bottom)",
+            field="channel_id",
+        )
+    name = " ".join(name.split()).lstrip("#")[:80]
+    if CommunityChannel.objects.filter(channel_id=channel_id).exists():
+        raise Conflict("this channel is already a community channel", field="channel_id")
+    if Account.objects.filter(slack_channel_id=channel_id).exists():
+        raise Conflict(
+            "this channel is a customer's shared channel (on its account)", field="channel_id"
+        )
+    channel = CommunityChannel.objects.create(channel_id=channel_id, name=name)
+    record_change(
+        actor=actor,
+        action="slack.community_channel.add",
+        target=channel,
+        target_label=str(channel),
+        changes={"channel_id": [None, channel_id], "name": [None, name]},
+    )
+    return channel
+
+
+@transaction.atomic
+def remove_community_channel(*, actor: Actor, channel_id: str) -> None:
+    channel = CommunityChannel.objects.filter(channel_id=channel_id).first()
+    if channel is None:
+        raise NotFound("no such community channel", field="channel_id")
+    record_change(
+        actor=actor,
+        action="slack.community_channel.remove",
+        target=channel,
+        target_label=str(channel),
+        changes={"channel_id": [channel_id, None]},
+    )
+    channel.delete()
