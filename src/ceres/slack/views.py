@@ -17,6 +17,7 @@ from ceres.slack import services
 from ceres.slack.models import CommunityChannel, ReactionCommand
 
 VIEW = "conversations.view_conversation"
+CUSTOMER_CHANNELS_SHOWN = 25
 
 
 @require_http_methods(["GET", "POST"])
@@ -42,9 +43,12 @@ def slack_settings(request: HtmxHttpRequest) -> HttpResponse:
         "bot_token_set": bool(settings.CERES_SLACK_BOT_TOKEN),
         "events_url": settings.BASE_URL.rstrip("/") + "/integrations/slack/events",
         "interactivity_url": settings.BASE_URL.rstrip("/") + "/integrations/slack/interactivity",
-        "customer_channels": Account.objects.exclude(slack_channel_id="")
-        .select_related("codename")
-        .order_by("codename__name"),
+        "customer_channels": list(
+            Account.objects.exclude(slack_channel_id="")
+            .select_related("codename")
+            .order_by("codename__name")[:CUSTOMER_CHANNELS_SHOWN]
+        ),
+        "customer_channel_count": Account.objects.exclude(slack_channel_id="").count(),
         "community_channels": CommunityChannel.objects.all(),
         "reactions": ReactionCommand.objects.all(),
         "error": error,
