@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from django.db.models import F
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from ceres.accounts.models import Account
 from ceres.conversations import services
@@ -24,23 +23,11 @@ from ceres.conversations.models import Conversation, Message
 from ceres.sla import services as sla_services
 from ceres.sla.engine import refresh_next_due
 from ceres.team.models import Person
-from tests.browser.test_journey import CHROMIUM, CHROMIUM_ARGS, SHOTS, log_in, log_out
+from tests.browser.test_journey import SHOTS, log_in, log_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HOUR = 3600
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs /usr/bin/chromium (apt-get install chromium)")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def shot(page: Page, name: str) -> None:
