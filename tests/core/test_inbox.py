@@ -198,8 +198,10 @@ def test_the_sweep_re_enqueues_events_that_lost_their_task() -> None:
     retry_later = record(event_id="retry-later")
     done = record(event_id="done")
     past = now - datetime.timedelta(minutes=5)
-    InboundEvent.objects.filter(pk=stuck.pk).update(received_at=past)
-    InboundEvent.objects.filter(pk=retry_due.pk).update(status=Status.FAILED, next_attempt_at=past)
+    InboundEvent.objects.filter(pk=stuck.pk).update(received_at=past, scheduled_for=past)
+    InboundEvent.objects.filter(pk=retry_due.pk).update(
+        status=Status.FAILED, next_attempt_at=past, scheduled_for=past
+    )
     InboundEvent.objects.filter(pk=retry_later.pk).update(
         status=Status.FAILED, next_attempt_at=now + datetime.timedelta(minutes=5)
     )
@@ -207,6 +209,24 @@ def test_the_sweep_re_enqueues_events_that_lost_their_task() -> None:
     assert services.sweep(now=now) == 2
     assert sorted(process_tasks()) == sorted([stuck.pk, retry_due.pk])
     assert fresh.pk not in process_tasks()
+
+
+@pytest.mark.django_db
+def test_a_backlog_is_not_re_enqueued_and_a_lost_task_once_per_grace() -> None:
+    """The worker has not reached an event yet: its task is queued; the sweep leaves it. Once
+    the task is overdue by LOST_AFTER it is taken as lost, and re-enqueued once per period."""
+    now = timezone.now()
+    waiting = record(event_id="backlog")
+    minute_ago = now - datetime.timedelta(minutes=1)
+    InboundEvent.objects.filter(pk=waiting.pk).update(
+        received_at=minute_ago, scheduled_for=minute_ago
+    )
+    assert services.sweep(now=now) == 0
+    later = now + services.LOST_AFTER
+    assert services.sweep(now=later) == 1
+    assert services.sweep(now=later + datetime.timedelta(seconds=30)) == 0
+    assert services.sweep(now=later + services.LOST_AFTER) == 1
+    assert process_tasks().count(waiting.pk) == 2
 
 
 def sign(secret: bytes, body: bytes) -> str:

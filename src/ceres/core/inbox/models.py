@@ -29,6 +29,10 @@ class InboundEvent(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     received_at = models.DateTimeField(auto_now_add=True)
+    # When the task last given to this event was due to run: the sweep gives a new one only
+    # when that is LOST_AFTER ago and the event is still waiting (a lost task), not to every
+    # event of a backlog the worker has not reached yet.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -30,6 +30,8 @@ Status = InboundEvent.Status
 # provider name, so whatever acts on them (the automation rules) gets the same guarantees.
 CERES_EVENTS = "ceres"
 SWEEP_GRACE = datetime.timedelta(seconds=10)
+# A task that should have run this long ago, for an event still waiting, is taken as lost.
+LOST_AFTER = datetime.timedelta(minutes=2)
 _MAX_ERROR_LENGTH = 4000
 
 
@@ -58,7 +60,12 @@ def record_event(
         event, created = InboundEvent.objects.get_or_create(
             provider=provider,
             event_id=event_id,
-            defaults={"event_type": event_type, "payload": payload, "headers": dict(headers)},
+            defaults={
+                "event_type": event_type,
+                "payload": payload,
+                "headers": dict(headers),
+                "scheduled_for": timezone.now(),
+            },
         )
         if created:
             transaction.on_commit(lambda: _schedule(inbound_event_id=event.pk))
@@ -105,7 +112,14 @@ def process_event(*, inbound_event_id: int, now: datetime.datetime | None = None
             event.status, event.processed_at = Status.PROCESSED, timezone.now()
             event.next_attempt_at, event.last_error = None, ""
         event.save(
-            update_fields=["status", "attempts", "next_attempt_at", "last_error", "processed_at"]
+            update_fields=[
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "last_error",
+                "processed_at",
+                "scheduled_for",
+            ]
         )
     return event.status
 
@@ -118,6 +132,7 @@ def _record_failure(event: InboundEvent, *, error: Exception, now: datetime.date
         return
     delay = datetime.timedelta(seconds=retry_delay(attempt=event.attempts))
     event.status, event.next_attempt_at = Status.FAILED, now + delay
+    event.scheduled_for = event.next_attempt_at
     retry_at = event.next_attempt_at
     transaction.on_commit(lambda: _schedule(inbound_event_id=event.pk, run_after=retry_at))
     log.warning(
@@ -127,17 +142,23 @@ def _record_failure(event: InboundEvent, *, error: Exception, now: datetime.date
 
 def sweep(*, now: datetime.datetime | None = None) -> int:
     """Give a new task to events that lost theirs: received but never processed (a crash
-    between commit and enqueue), and failed ones whose retry is overdue. Returns how many."""
+    between commit and enqueue, a worker killed mid-task), and failed ones whose retry is
+    overdue. An event is taken as lost only when its task was due LOST_AFTER ago: a backlog
+    the worker has not reached yet is left alone. Returns how many."""
     now = timezone.now() if now is None else now
     cutoff = now - SWEEP_GRACE
-    lost = Q(status=Status.RECEIVED, received_at__lte=cutoff) | Q(
-        status=Status.FAILED, next_attempt_at__lte=cutoff
-    )
+    forgotten = Q(scheduled_for__isnull=True) | Q(scheduled_for__lte=now - LOST_AFTER)
+    lost = (
+        Q(status=Status.RECEIVED, received_at__lte=cutoff)
+        | Q(status=Status.FAILED, next_attempt_at__lte=cutoff)
+    ) & forgotten
     ids = list(
         InboundEvent.objects.filter(lost)
         .order_by("received_at")
         .values_list("pk", flat=True)[:1000]
     )
+    if ids:
+        InboundEvent.objects.filter(pk__in=ids).update(scheduled_for=now)
     for inbound_event_id in ids:
         _schedule(inbound_event_id=inbound_event_id)
     if ids:
