@@ -15,9 +15,8 @@ from pytest_django import Settings
 
 from ceres.core.errors import Invalid
 from ceres.core.outbox import services
-from ceres.core.outbox.channels import get_channel
+from ceres.core.outbox.channels import get_channel, retry_after
 from ceres.core.outbox.models import OutboxMessage
-from ceres.slack.client import retry_after
 from ceres.slack.outbox import METADATA_EVENT_TYPE, post_in_thread, send_dm
 from tests.fakes.slack import SlackCall, SlackFake
 

@@ -18,10 +18,10 @@ from pytest_django import Settings
 from ceres.core.errors import Invalid
 from ceres.core.outbox import services
 from ceres.core.outbox import services as outbox_services
-from ceres.core.outbox.channels import RetryLater, get_channel
+from ceres.core.outbox.channels import RetryLater, get_channel, retry_after
 from ceres.core.outbox.models import OutboxMessage
 from ceres.sms.checks import check_twilio
-from ceres.sms.client import outbox_error, retry_after, twilio_client
+from ceres.sms.client import outbox_error, twilio_client
 from ceres.sms.outbox import LOOKUP_MARGIN, same_text, send_sms
 from tests.fakes.twilio import SERVICE_NUMBER, TwilioCall, TwilioFake
 

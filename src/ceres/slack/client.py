@@ -20,16 +20,14 @@ call):
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from ceres.core.outbox.channels import PermanentFailure, RetryLater
+from ceres.core.outbox.channels import PermanentFailure, RetryLater, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -151,21 +149,6 @@ def error_code(error: SlackApiError) -> str:
     if isinstance(data, dict):
         return str(data.get("error") or "")
     return ""
-
-
-def retry_after(headers: Mapping[str, Any]) -> float | None:
-    """The Retry-After header in seconds (Slack sends seconds), None when absent or unreadable."""
-    for name, value in headers.items():
-        if name.lower() != "retry-after":
-            continue
-        if isinstance(value, list | tuple):
-            value = value[0] if value else None
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            return None
-        return max(seconds, 0.0) if math.isfinite(seconds) else None
-    return None
 
 
 def outbox_error(error: BaseException, *, method: str) -> BaseException:

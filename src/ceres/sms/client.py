@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from ceres.core.outbox.channels import PermanentFailure, RetryLater
+from ceres.core.outbox.channels import PermanentFailure, RetryLater, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -188,21 +187,6 @@ def last_headers(client: Any) -> Mapping[str, str]:
         if isinstance(hook, _LastHeaders):
             return hook.headers
     return {}
-
-
-def retry_after(headers: Mapping[str, Any]) -> float | None:
-    """The Retry-After header in seconds, None when absent or unreadable."""
-    for name, value in headers.items():
-        if name.lower() != "retry-after":
-            continue
-        if isinstance(value, list | tuple):
-            value = value[0] if value else None
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            return None
-        return max(seconds, 0.0) if math.isfinite(seconds) else None
-    return None
 
 
 @dataclass(frozen=True)

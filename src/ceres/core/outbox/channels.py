@@ -14,7 +14,8 @@ so that the rare second delivery after a crash is recognised by the receiver.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -87,3 +88,19 @@ def get_channel(name: str, *, field: str = "channel") -> Channel:
 
 def registered_channels() -> list[str]:
     return sorted(_CHANNELS)
+
+
+def retry_after(headers: Mapping[str, Any]) -> float | None:
+    """A provider's Retry-After header in seconds (Slack and Twilio send seconds), None when
+    absent or unreadable; for senders raising `RetryLater`."""
+    for name, value in headers.items():
+        if name.lower() != "retry-after":
+            continue
+        if isinstance(value, list | tuple):
+            value = value[0] if value else None
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            return None
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    return None
