@@ -51,6 +51,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from common import (  # bench/common.py (run as python bench/x.py)
+    ceres,
+    free_port,
+    percentile,
+    timed_get,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "1000000"))
@@ -99,25 +106,6 @@ CLOCK_COLUMNS = (
     "conversation_id", "policy_id", "target", "kind", "length_seconds", "started_at", "due_at",
     "warn_at", "warned_at", "breached_at", "stopped_by",
 )  # fmt: skip
-
-
-def ceres(env: dict[str, str], *args: str) -> str:
-    out = subprocess.run(
-        [str(BIN / "ceres"), *args], env=env, check=True, capture_output=True, text=True
-    )
-    return out.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -325,17 +313,6 @@ def load(now: datetime.datetime) -> dict[str, Any]:
 
 
 # --- HTTP ------------------------------------------------------------------------------------
-
-
-def timed_get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> float:
-    start = time.perf_counter()
-    conn.request("GET", path, headers=headers)
-    response = conn.getresponse()
-    body = response.read()
-    elapsed = time.perf_counter() - start
-    if response.status != 200:
-        raise SystemExit(f"{path}: HTTP {response.status}: {body[:300]!r}")
-    return elapsed
 
 
 def cookies_of(response: http.client.HTTPResponse) -> dict[str, str]:

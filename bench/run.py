@@ -22,40 +22,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import (  # bench/common.py (run as python bench/x.py)
+    ceres,
+    free_port,
+    percentile,
+    timed_get,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "400"))
-
-
-def ceres(env: dict[str, str], *args: str) -> str:
-    out = subprocess.run(
-        [str(BIN / "ceres"), *args], env=env, check=True, capture_output=True, text=True
-    )
-    return out.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def timed_get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> float:
-    start = time.perf_counter()
-    conn.request("GET", path, headers=headers)
-    response = conn.getresponse()
-    body = response.read()
-    elapsed = time.perf_counter() - start
-    if response.status != 200:
-        raise SystemExit(f"{path}: HTTP {response.status}: {body[:200]!r}")
-    return elapsed
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -64,6 +64,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common import ceres, free_port, percentile  # bench/common.py (run as python bench/x.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 EVENTS = int(os.environ.get("BENCH_EVENTS", "2000"))
@@ -97,25 +99,6 @@ FOLLOW_UPS = (
     "Any update on this? Our security team is asking.",
     "Attached the screenshot from the host details page.",
 )
-
-
-def ceres(env: dict[str, str], *args: str) -> str:
-    out = subprocess.run(
-        [str(BIN / "ceres"), *args], env=env, check=True, capture_output=True, text=True
-    )
-    return out.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ms(seconds: float) -> str:
