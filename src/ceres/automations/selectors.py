@@ -30,6 +30,11 @@ def find_rule(key: str) -> AutomationRule:
     return rule
 
 
+def next_position() -> int:
+    last = AutomationRule.objects.order_by("-position").values_list("position", flat=True).first()
+    return 0 if last is None else last + 1
+
+
 def firings_of(rule: AutomationRule, limit: int = 50) -> list[AutomationFiring]:
     return list(
         AutomationFiring.objects.filter(rule=rule)

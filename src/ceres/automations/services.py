@@ -17,7 +17,7 @@ from ceres.automations.rules import Facts, check_rule, evaluate
 from ceres.conversations import services as conversations
 from ceres.conversations.models import Conversation, Message, SavedReply
 from ceres.core.audit.services import Actor, diff, record_change, snapshot
-from ceres.core.errors import CeresError, Invalid
+from ceres.core.errors import CeresError, Conflict, Invalid
 from ceres.core.outbox.services import enqueue
 from ceres.sla.models import BusinessCalendar
 from ceres.slack import messages as slack_messages
@@ -41,7 +41,9 @@ def save_rule(
     name: str = "",
     position: int = 0,
     enabled: bool = True,
+    create: bool = False,
 ) -> AutomationRule:
+    """Create or replace a rule; with `create`, an existing name is a conflict."""
     conditions = dict(conditions or {})
     buttons = dict(buttons or {})
     check_rule(
@@ -56,6 +58,8 @@ def save_rule(
     if position < 0:
         raise Invalid("must be 0 or more", field="position")
     rule = AutomationRule.objects.select_for_update().filter(key=key).first()
+    if rule is not None and create:
+        raise Conflict(f"a rule named {key!r} exists; edit it instead", field="key")
     before = snapshot(rule, RULE_FIELDS) if rule else {}
     rule = rule or AutomationRule(key=key)
     rule.name = " ".join(name.split())[:200]

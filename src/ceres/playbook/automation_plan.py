@@ -22,11 +22,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from ceres.automations.models import AutomationRule
 from ceres.automations.rules import check_rule
 from ceres.core.errors import Invalid
+from ceres.playbook import shape
 from ceres.playbook.changes import Change, Plan, compare
-from ceres.playbook.errors import DocPath, Problem
+from ceres.playbook.errors import DocPath, PlaybookError, Problem
+from ceres.playbook.loader import Document, load
 from ceres.playbook.schema import AutomationSpec, PlaybookSpec
 
 
@@ -142,3 +146,68 @@ def automations(spec: PlaybookSpec, state: Any, plan: Plan) -> None:
         plan.add(change if fields else None)
     wanted = {rule.name for rule in rules}
     plan.keep("automation", [key for key in kept if key not in wanted])
+
+
+# --- one rule as text (the rule editor of the automations pages) -----------------------------
+
+
+def rule_as_text(rule: AutomationRule) -> str:
+    """A stored rule as the playbook writes it, for the editor (and to copy into the file)."""
+    data: dict[str, Any] = {"name": rule.key}
+    if rule.name:
+        data["label"] = rule.name
+    data["on"] = rule.trigger
+    if rule.conditions:
+        data["if"] = rule.conditions
+    data["then"] = rule.actions
+    if rule.buttons:
+        data["on_button"] = {
+            name: {"options": button["options"], "then": button["actions"]}
+            for name, button in rule.buttons.items()
+        }
+    if not rule.enabled:
+        data["enabled"] = False
+    text = str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=90))
+    # PyYAML quotes `on` (a YAML 1.1 boolean); the playbook's loader reads every key as a name.
+    return text.replace("\n'on':", "\non:")
+
+
+def parse_rule_text(
+    text: str, *, state: Any, position: int
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The keyword arguments of `save_rule` for one rule written as in the playbook, or the
+    problems, each with its line and the key at fault ("line 4: if.outside_hours: unknown
+    calendar 'mars'"). The same loader, shape and checks as `ceres apply`."""
+    try:
+        document = load(text, source=EDITOR_SOURCE)
+    except PlaybookError as exc:
+        return None, [_in_editor(error) for error in exc.errors]
+    data = document.data
+    if not isinstance(data, dict):
+        return None, ["a rule is a mapping: name, on, if, then, on_button"]
+    spec, problems = shape.parse({"version": 1, "automations": [data]})
+    if spec is None or problems:
+        return None, [_show_problem(problem, document) for problem in problems]
+    rule = (spec.automations or [])[0]
+    found = check(spec, state)
+    if found:
+        return None, [_show_problem(problem, document) for problem in found]
+    return values_of(position, rule), []
+
+
+EDITOR_SOURCE = "rule"
+
+
+def _in_editor(error: str) -> str:
+    """ "rule:4: if.x: message" as the editor says it: "line 4: if.x: message"."""
+    return (
+        "line " + error.removeprefix(f"{EDITOR_SOURCE}:")
+        if error.startswith(f"{EDITOR_SOURCE}:")
+        else error
+    )
+
+
+def _show_problem(problem: Problem, document: Document) -> str:
+    path = problem.path[2:] if problem.path[:2] == ("automations", 0) else problem.path
+    local = Problem(path, problem.message, line=problem.line)
+    return _in_editor(document.locator.format(local))
