@@ -83,7 +83,8 @@ def _editor(
     problems: list[str],
     status: int = 200,
 ) -> HttpResponse:
-    context = {"rule": rule, "text": text, "problems": problems}
+    rows = min(60, max(18, text.count("\n") + 3))
+    context = {"rule": rule, "text": text, "problems": problems, "rows": rows}
     return render(request, "automations/rule_form.html", context, status=status)
 
 
