@@ -143,3 +143,31 @@ def test_a_rule_name_used_twice_is_refused(write: Write) -> None:
     errors = refused(write, RULES + rule)
     assert len(errors) == 1
     assert "rule name 'after-hours' is used twice" in errors[0]
+
+
+SCHEDULED = (
+    RULES
+    + """\
+  - name: nudge-waiting
+    on: schedule
+    every: {days: [mon, tue, wed, thu, fri], at: "09:00", timezone: America/Chicago}
+    if: {status: waiting_on_customer, idle_for: 2d}
+    then:
+      - add_tag: nudge
+"""
+)
+
+
+def test_a_schedule_rule_from_the_playbook(write: Write) -> None:
+    apply_path(write(SCHEDULED))
+    rule = AutomationRule.objects.get(key="nudge-waiting")
+    assert rule.trigger == "schedule"
+    assert rule.schedule["at"] == "09:00"
+    assert rule.conditions == {"status": "waiting_on_customer", "idle_for": "2d"}
+
+
+def test_a_bad_schedule_names_its_line(write: Write) -> None:
+    text = SCHEDULED.replace('at: "09:00"', 'at: "9am"')
+    errors = refused(write, text)
+    assert len(errors) == 1
+    assert errors[0].startswith(f"FILE:{line_of(text, 'every:')}: automations[1].every.at: ")

@@ -19,6 +19,7 @@ class AutomationRule(models.Model):
         STATUS_CHANGED = "status_changed"
         SLA_WARNING = "sla_warning"
         SLA_BREACH = "sla_breach"
+        SCHEDULE = "schedule"
 
     key = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=200, blank=True, default="")
@@ -33,6 +34,12 @@ class AutomationRule(models.Model):
     # What the buttons of the rule's reply do: {"emergency": {"options": ["P0", "P1"],
     # "actions": [{"text": {"role": "vp-cs"}}, {"set_priority": "from_button"}]}}.
     buttons = models.JSONField(default=dict, blank=True)
+    # For `schedule` rules: {"days": ["mon", …], "at": "09:00", "timezone": "America/Chicago"};
+    # at each such moment the rule runs over the open conversations its conditions pick.
+    schedule = models.JSONField(default=dict, blank=True)
+    # The last moment a schedule rule ran for: claimed by a conditional update, so one run per
+    # moment however many workers tick.
+    last_run_for = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

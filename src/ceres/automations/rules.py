@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
 from ceres.conversations.models import Conversation, Message
 from ceres.core.businesstime import is_open
+from ceres.core.durations import EXAMPLE, parse_duration
 from ceres.core.errors import Invalid
+from ceres.core.hours import WEEKDAYS, validate_timezone
 from ceres.sla.engine import facts_of
 from ceres.sla.policies import calendar
 from ceres.team.models import Person
@@ -30,8 +33,10 @@ CONDITIONS = (
     "priority",
     "text_matches",
     "new_conversation",
+    "status",
+    "idle_for",
 )
-LIST_CONDITIONS = ("channel_kind", "channels", "source", "tier", "priority")
+LIST_CONDITIONS = ("channel_kind", "channels", "source", "tier", "priority", "status")
 ACTIONS = ("reply_in_thread", "notify", "text", "set_priority", "assign", "add_tag", "page")
 VIAS = ("sms", "email", "slack")
 MAX_PATTERN = 500
@@ -60,6 +65,7 @@ def check_rule(
     calendars: set[str],
     saved_replies: set[str],
     roles: set[str],
+    schedule: Any = None,
 ) -> None:
     """Raise Invalid naming the field for anything Ceres could not run."""
     from ceres.automations.models import AutomationRule
@@ -67,6 +73,10 @@ def check_rule(
     if trigger not in AutomationRule.Trigger.values:
         known = ", ".join(AutomationRule.Trigger.values)
         raise Invalid(f"unknown trigger {trigger!r}; use {known}", field="trigger")
+    if trigger == AutomationRule.Trigger.SCHEDULE:
+        check_schedule(schedule)
+    elif schedule:
+        raise Invalid("only a rule on schedule has a schedule", field="schedule")
     if not isinstance(conditions, dict):
         raise Invalid("must be a mapping of condition to value", field="conditions")
     for name, value in conditions.items():
@@ -111,6 +121,7 @@ def _check_condition(name: str, value: Any, *, calendars: set[str]) -> None:
             "channel_kind": ("customer", "community"),
             "source": tuple(Conversation.Source.values),
             "priority": tuple(Conversation.Priority.values),
+            "status": tuple(Conversation.Status.values),
         }.get(name)
         if allowed is not None and any(v not in allowed for v in values):
             raise Invalid(f"use {', '.join(allowed)}", field=where)
@@ -125,6 +136,10 @@ def _check_condition(name: str, value: Any, *, calendars: set[str]) -> None:
             raise Invalid(f"not a regular expression: {exc}", field=where) from exc
     if name == "new_conversation" and not isinstance(value, bool):
         raise Invalid("must be true or false", field=where)
+    if name == "idle_for":
+        if not isinstance(value, str):
+            raise Invalid(f"{EXAMPLE}, e.g. 3d", field=where)
+        parse_duration(value, field=where)
 
 
 def _check_action(action: Any, *, field: str, saved_replies: set[str], roles: set[str]) -> None:
@@ -208,8 +223,57 @@ def _holds(
         text = message.body if message is not None else conversation.subject
         found = re.search(str(value), text, flags=re.IGNORECASE) is not None
         return found, "text does not match"
+    if name == "status":
+        return conversation.status in _values(value), f"status is {conversation.status}"
+    if name == "idle_for":
+        since = conversation.updated_at
+        quiet = at - since >= datetime.timedelta(seconds=parse_duration(str(value), field=name))
+        return quiet, "changed too recently"
     if name == "new_conversation":
         first = conversation.messages.order_by("created_at", "id").first()
         is_first = message is not None and first is not None and first.pk == message.pk
         return is_first == bool(value), "not the conversation's first message"
     return False, f"unknown condition {name}"
+
+
+# --- schedules -------------------------------------------------------------------------------
+
+_TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def check_schedule(schedule: Any) -> None:
+    """{"days": ["mon", …], "at": "09:00", "timezone": "America/Chicago"}: when a rule on
+    schedule runs."""
+    where = "schedule"
+    if not isinstance(schedule, dict) or not schedule:
+        raise Invalid(
+            "a rule on schedule needs every: {days: [mon, …], at: '09:00', timezone: …}",
+            field=where,
+        )
+    unknown = set(schedule) - {"days", "at", "timezone"}
+    if unknown:
+        raise Invalid(f"unknown key {sorted(unknown)[0]!r}; use days, at, timezone", field=where)
+    days = schedule.get("days")
+    if not isinstance(days, list) or not days or any(d not in WEEKDAYS for d in days):
+        raise Invalid(f"days: a list of {', '.join(WEEKDAYS)}", field=f"{where}.days")
+    if not isinstance(schedule.get("at"), str) or not _TIME.match(schedule["at"]):
+        raise Invalid("at: a time of day, HH:MM (quote it in YAML)", field=f"{where}.at")
+    zone = schedule.get("timezone", "UTC")
+    if not isinstance(zone, str):
+        raise Invalid("an IANA time zone such as America/Chicago", field=f"{where}.timezone")
+    validate_timezone(zone, field=f"{where}.timezone")
+
+
+def last_moment(schedule: dict[str, Any], now: datetime.datetime) -> datetime.datetime | None:
+    """The latest moment of the schedule at or before `now` (in the last 8 days), in UTC."""
+    zone = zoneinfo.ZoneInfo(schedule.get("timezone", "UTC"))
+    hour, minute = (int(part) for part in schedule["at"].split(":"))
+    today = now.astimezone(zone).date()
+    for back in range(8):
+        day = today - datetime.timedelta(days=back)
+        if WEEKDAYS[day.weekday()] not in schedule["days"]:
+            continue
+        moment = datetime.datetime.combine(day, datetime.time(hour, minute), zone)
+        if moment <= now:
+            return moment.astimezone(datetime.UTC)
+    return None

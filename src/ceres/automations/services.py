@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ceres.automations.models import AutomationFiring, AutomationRule
-from ceres.automations.rules import Facts, check_rule, evaluate
+from ceres.automations.rules import Facts, check_rule, evaluate, last_moment
 from ceres.conversations import services as conversations
 from ceres.conversations.models import Conversation, Message, SavedReply
 from ceres.core.audit.services import Actor, diff, record_change, snapshot
@@ -25,7 +25,19 @@ from ceres.team.models import Person, Role
 
 log = logging.getLogger(__name__)
 
-RULE_FIELDS = ("name", "position", "enabled", "trigger", "conditions", "actions", "buttons")
+RULE_FIELDS = (
+    "name",
+    "position",
+    "enabled",
+    "trigger",
+    "conditions",
+    "actions",
+    "buttons",
+    "schedule",
+)
+# A schedule rule acts on at most this many open conversations per run (the oldest change
+# first); the next run takes the rest.
+SCHEDULE_BATCH = 500
 PRIORITY_ORDER = {p: i for i, p in enumerate(Conversation.Priority.values)}  # P0 most urgent
 
 
@@ -42,6 +54,7 @@ def save_rule(
     position: int = 0,
     enabled: bool = True,
     create: bool = False,
+    schedule: dict[str, Any] | None = None,
 ) -> AutomationRule:
     """Create or replace a rule; with `create`, an existing name is a conflict."""
     conditions = dict(conditions or {})
@@ -54,6 +67,7 @@ def save_rule(
         calendars=set(BusinessCalendar.objects.values_list("key", flat=True)),
         saved_replies=set(SavedReply.objects.values_list("key", flat=True)),
         roles=set(Role.objects.values_list("key", flat=True)),
+        schedule=schedule or {},
     )
     if position < 0:
         raise Invalid("must be 0 or more", field="position")
@@ -65,6 +79,9 @@ def save_rule(
     rule.name = " ".join(name.split())[:200]
     rule.position, rule.enabled, rule.trigger = position, enabled, trigger
     rule.conditions, rule.actions, rule.buttons = conditions, actions, buttons
+    if rule.schedule != (schedule or {}):
+        rule.last_run_for = None
+    rule.schedule = schedule or {}
     rule.save()
     changes = diff(before, snapshot(rule, RULE_FIELDS))
     if changes:
@@ -280,6 +297,39 @@ def _default_text(rule: AutomationRule, conversation: Conversation, chosen: str)
     what = f"{chosen} emergency" if chosen else (rule.name or rule.key)
     link = f"{settings.BASE_URL.rstrip('/')}/inbox/{conversation.pk}/"
     return f"[Ceres] {what} from {who}: {conversation.subject[:100]} {link}"
+
+
+def run_schedules(*, now: datetime.datetime | None = None) -> int:
+    """Run every schedule rule whose moment has come and that has not run for it: each claims
+    the moment with a conditional update (one run per moment, however many workers), then
+    acts on the open conversations its conditions pick, each once per moment. Returns how
+    many firings."""
+    now = now or timezone.now()
+    fired = 0
+    rules = AutomationRule.objects.filter(trigger=AutomationRule.Trigger.SCHEDULE, enabled=True)
+    for rule in rules:
+        moment = last_moment(rule.schedule, now)
+        if moment is None or (rule.last_run_for is not None and rule.last_run_for >= moment):
+            continue
+        since_created = moment >= rule.updated_at - datetime.timedelta(minutes=1)
+        claimed = AutomationRule.objects.filter(pk=rule.pk, last_run_for=rule.last_run_for).update(
+            last_run_for=moment
+        )
+        if not claimed or not since_created:
+            continue  # another worker runs it; or the moment is older than the rule
+        open_ = (
+            Conversation.objects.exclude(status=Conversation.Status.CLOSED)
+            .select_related("account__product", "account__codename")
+            .order_by("updated_at", "pk")
+        )
+        for conversation in open_[:SCHEDULE_BATCH]:
+            if not evaluate(rule.conditions, Facts(conversation, None, now)):
+                continue
+            key = f"schedule:{moment.isoformat()}:{conversation.pk}"
+            with transaction.atomic():
+                if _fire(rule, event_key=key, conversation=conversation, message=None):
+                    fired += 1
+    return fired
 
 
 # --- buttons ---------------------------------------------------------------------------------

@@ -40,7 +40,16 @@ class StoredAutomation:
     values: dict[str, Any]
 
 
-FIELDS = ("name", "position", "enabled", "trigger", "conditions", "actions", "buttons")
+FIELDS = (
+    "name",
+    "position",
+    "enabled",
+    "trigger",
+    "conditions",
+    "actions",
+    "buttons",
+    "schedule",
+)
 
 
 def stored(rule: AutomationRule) -> StoredAutomation:
@@ -61,6 +70,7 @@ def values_of(position: int, rule: AutomationSpec) -> dict[str, Any]:
             name: {"options": list(button.options), "actions": [dict(a) for a in button.then]}
             for name, button in (rule.on_button or {}).items()
         },
+        "schedule": dict(rule.every or {}),
     }
 
 
@@ -78,6 +88,8 @@ def _path_of(path: DocPath, rule: AutomationSpec, field: str) -> DocPath:
     head, _, rest = field.partition(".")
     if head == "trigger":
         return (*path, "on")
+    if head == "schedule":
+        return (*path, "every", *([rest] if rest else []))
     if head == "conditions":
         return (*path, "if", *([rest] if rest else []))
     if head == "actions":
@@ -120,6 +132,7 @@ def check(spec: PlaybookSpec, state: Any) -> list[Problem]:
                 calendars=calendars,
                 saved_replies=replies,
                 roles=roles,
+                schedule=values["schedule"],
             )
         except Invalid as exc:
             problems.append(Problem(_path_of(path, rule, exc.field), exc.message))
@@ -157,6 +170,8 @@ def rule_as_text(rule: AutomationRule) -> str:
     if rule.name:
         data["label"] = rule.name
     data["on"] = rule.trigger
+    if rule.schedule:
+        data["every"] = rule.schedule
     if rule.conditions:
         data["if"] = rule.conditions
     data["then"] = rule.actions

@@ -372,6 +372,7 @@ class AutomationSpec(Spec):
     if_: dict[str, Any] = Field(default_factory=dict, alias="if")
     then: list[dict[str, Any]]
     on_button: dict[str, ButtonSpec] | None = None
+    every: dict[str, Any] | None = None  # for `on: schedule`: days, at, timezone
     enabled: bool = True
 
 

@@ -136,7 +136,13 @@ SERVICE_FIELDS: dict[str, dict[str, str | None]] = {
         "escalate_to_role": "escalate_to",
         "targets": None,
     },
-    "automation": {"trigger": "on", "conditions": "if", "actions": "then", "buttons": "on_button"},
+    "automation": {
+        "trigger": "on",
+        "conditions": "if",
+        "actions": "then",
+        "buttons": "on_button",
+        "schedule": "every",
+    },
 }
 
 
