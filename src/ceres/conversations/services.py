@@ -319,6 +319,22 @@ def reply(
 
 
 @transaction.atomic
+def set_requester_name(*, conversation: Conversation, name: str) -> Conversation:
+    """Fill in the requester's name once it is known (looked up in Slack after the message):
+    it never replaces a name already there."""
+    name = " ".join(str(name).split())[:200]
+    updated = Conversation.objects.filter(pk=conversation.pk, requester_name="").update(
+        requester_name=name
+    )
+    if updated:
+        conversation.requester_name = name
+        Message.objects.filter(
+            conversation=conversation, kind=Message.Kind.INBOUND, author_name=""
+        ).update(author_name=name)
+    return conversation
+
+
+@transaction.atomic
 def edit_message(
     *, message: Message, body: str, edited_at: datetime.datetime | None = None
 ) -> Message:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 
 from ceres.accounts.models import Account, Contact
@@ -162,21 +163,30 @@ def _written(event: dict[str, Any]) -> None:
                 conversation=conversation, body=text, received_at=at, external_id=key
             )
             return
-        conversations.open_conversation(
+        name = _requester_name(place, user)
+        opened = conversations.open_conversation(
             actor=None,
             source=Conversation.Source.SLACK,
             subject=text,
             body=text,
             account=place.account,
-            requester_name=_requester_name(place, user),
+            requester_name=name,
             requester_slack_user_id=user,
             slack_channel_id=channel,
             slack_thread_ts=str(thread_ts) if in_thread else ts,
             received_at=at,
             external_id=key,
         )
+        if not name:
+            transaction.on_commit(lambda: _look_up_name(opened.pk))
     except Conflict:
         log.info("slack message %s is already recorded", key)
+
+
+def _look_up_name(conversation_id: int) -> None:
+    from ceres.slack.tasks import look_up_requester_name
+
+    look_up_requester_name.enqueue(conversation_id=conversation_id)
 
 
 def _recent_conversation(place: Place, user: str, at: datetime.datetime) -> Conversation | None:
