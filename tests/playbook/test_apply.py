@@ -137,8 +137,8 @@ def test_changes_are_described_field_by_field(write: Write, demo_text: str) -> N
         "~ person lena@example.com: github lpark -> lena-park; timezone America/Chicago -> UTC",
         "~ product premium: name 'Fleet Premium' -> 'Fleet Premium+'",
     ]
-    assert result.unchanged == 39  # 30 of the team and products, 8 of calendars, SLAs, replies,
-    # 1 automation
+    assert result.unchanged == 40  # 30 of the team and products, 8 of calendars, SLAs, replies,
+    # 1 automation, 1 community channel
     applied = apply_path(write(edited))
     assert applied.changes == result.changes
     lena = Person.objects.get(email="lena@example.com")

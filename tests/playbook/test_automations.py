@@ -171,3 +171,41 @@ def test_a_bad_schedule_names_its_line(write: Write) -> None:
     errors = refused(write, text)
     assert len(errors) == 1
     assert errors[0].startswith(f"FILE:{line_of(text, 'every:')}: automations[1].every.at: ")
+
+
+# --- channels --------------------------------------------------------------------------------
+
+
+def test_community_channels_from_the_playbook(write: Write) -> None:
+    from ceres.slack.models import CommunityChannel
+
+    text = SLA + "channels:\n  - {slack: C0COMMUNITY, kind: community, name: '#fleet'}\n"
+    apply_path(write(text))
+    channel = CommunityChannel.objects.get()
+    assert (channel.channel_id, channel.name) == ("C0COMMUNITY", "fleet")
+    renamed = text.replace("'#fleet'", "osquery-fleet")
+    result = apply_path(write(renamed), dry_run=True)
+    assert [c for c in result.changes if "community_channel" in c] == [
+        "~ community_channel C0COMMUNITY: name fleet -> osquery-fleet"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "path", "message"),
+    [
+        ("{slack: C0HELPP1, kind: alarms}", "channels[0].kind", "alarm channels are not supported"),
+        ("{slack: C0HELPP1, kind: lounge}", "channels[0].kind", "unknown kind 'lounge'"),
+        ("{slack: general, kind: community}", "channels[0].slack", "a Slack channel id"),
+    ],
+)
+def test_channels_ceres_cannot_run_are_refused(
+    write: Write, entry: str, path: str, message: str
+) -> None:
+    text = SLA + f"channels:\n  - {entry}\n"
+    path_obj = write(text)
+    with pytest.raises(PlaybookError) as caught:
+        apply_path(path_obj)
+    errors = [e.replace(f"{path_obj}:", "FILE:") for e in caught.value.errors]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"FILE:{line_of(text, entry)}: {path}: ")
+    assert message in errors[0]

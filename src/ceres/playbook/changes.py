@@ -18,6 +18,7 @@ Kind = Literal[
     "sla_policy",
     "saved_reply",
     "automation",
+    "community_channel",
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ceres.core.hours import validate_weekly_hours
-from ceres.playbook import automation_plan, sla_plan
+from ceres.playbook import automation_plan, channel_plan, sla_plan
 from ceres.playbook.changes import Change, Plan, compare
 from ceres.playbook.checks import new_username
 from ceres.playbook.errors import DocPath, Problem
@@ -228,4 +228,5 @@ def make_plan(spec: PlaybookSpec, state: State) -> Plan:
     sla_plan.sla_policies(spec, state, planner.plan)
     sla_plan.saved_replies(spec, state, planner.plan)
     automation_plan.automations(spec, state, planner.plan)
+    channel_plan.channels(spec, state, planner.plan)
     return planner.plan

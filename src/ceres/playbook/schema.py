@@ -376,6 +376,16 @@ class AutomationSpec(Spec):
     enabled: bool = True
 
 
+class ChannelSpec(Spec):
+    """A Slack channel Ceres listens to that is not a customer's (those are on their accounts).
+    Only `community` for now: alarm and internal channels come with on-call (checked in
+    channel_plan.py)."""
+
+    slack: str
+    kind: str
+    name: str | None = None
+
+
 class PlaybookSpec(Spec):
     version: Version
     organization: OrganizationSpec | None = None
@@ -387,3 +397,4 @@ class PlaybookSpec(Spec):
     sla_policies: list[SlaPolicySpec] | None = None
     saved_replies: dict[Key, SavedReply] | None = None
     automations: list[AutomationSpec] | None = None
+    channels: list[ChannelSpec] | None = None

@@ -20,13 +20,14 @@ from ceres.automations import services as automation_services
 from ceres.conversations import services as conversation_services
 from ceres.core.audit.services import Actor, acting_as, diff, record_change, snapshot
 from ceres.core.errors import CeresError
-from ceres.playbook import automation_plan, checks, shape, sla_checks, state
+from ceres.playbook import automation_plan, channel_plan, checks, shape, sla_checks, state
 from ceres.playbook.errors import DocPath, Locator, PlaybookError, Problem
 from ceres.playbook.loader import Document, load_bytes
 from ceres.playbook.models import Organization, PlaybookApplication
 from ceres.playbook.plan import PLAYBOOK_FIELD, Change, Plan, make_plan
 from ceres.playbook.schema import PlaybookSpec
 from ceres.sla import services as sla_services
+from ceres.slack import services as slack_services
 from ceres.team import selectors as team_selectors
 from ceres.team import services as team_services
 
@@ -91,7 +92,7 @@ def _checked(document: Document) -> tuple[PlaybookSpec, state.State]:
         raise document.locator.error(problems)
     stored = state.read()
     problems = checks.check(spec, stored) + sla_checks.check(spec, stored)
-    problems += automation_plan.check(spec, stored)
+    problems += automation_plan.check(spec, stored) + channel_plan.check(spec, stored)
     if problems:
         raise document.locator.error(problems)
     return spec, stored
@@ -123,6 +124,8 @@ def _write(change: Change) -> None:
         conversation_services.save_saved_reply(actor=None, **values)
     elif change.kind == "automation":
         automation_services.save_rule(actor=None, **values)
+    elif change.kind == "community_channel":
+        slack_services.save_community_channel(actor=None, **values)
     else:  # pragma: no cover - the Kind literal lists every kind
         raise AssertionError(change.kind)
 

@@ -20,7 +20,6 @@ from ceres.playbook.schema import MANY, ONE, SHAPE_ERROR, PlaybookSpec
 
 # Parts of the playbook sketch that Ceres does not run yet, with what brings them.
 NOT_SUPPORTED_YET: dict[DocPath, str] = {
-    ("channels",): "Slack channels",
     ("rotations",): "on-call rotations",
     ("escalation_chains",): "escalation chains",
     ("bug_workflow",): "the bug-report label workflow",

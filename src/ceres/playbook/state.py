@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from ceres.accounts.models import ChecklistTemplate, Product
 from ceres.automations.models import AutomationRule
 from ceres.conversations.models import SavedReply
+from ceres.playbook import channel_plan
 from ceres.playbook.automation_plan import StoredAutomation
 from ceres.playbook.automation_plan import stored as stored_automation
 from ceres.playbook.models import Organization
@@ -93,6 +94,7 @@ class State:
     permissions: frozenset[str]  # every name a role may be granted ("accounts.add_account", …)
     usernames: frozenset[str]
     automations: dict[str, StoredAutomation] = field(default_factory=dict)  # in run order
+    community_channels: dict[str, str] = field(default_factory=dict)  # Slack id -> name
 
 
 def _permission_name(app_label: str, codename: str) -> str:
@@ -176,4 +178,5 @@ def read() -> State:
             rule.key: stored_automation(rule)
             for rule in AutomationRule.objects.order_by("position", "key")
         },
+        community_channels=channel_plan.stored(),
     )

@@ -15,14 +15,40 @@ from ceres.slack.models import CommunityChannel
 _CHANNEL_ID = re.compile(r"^[CG](?=[A-Z0-9]*[0-9])[A-Z0-9]{4,29}$")
 
 
-@transaction.atomic
-def add_community_channel(*, actor: Actor, channel_id: str, name: str = "") -> CommunityChannel:
-    channel_id = channel_id.strip().upper()
+def check_channel_id(text: str) -> str:
+    channel_id = text.strip().upper()
     if not _CHANNEL_ID.match(channel_id):
         raise Invalid(
             "a Slack channel id such as C0123ABCD (in Slack: the channel's details, at the bottom)",
             field="channel_id",
         )
+    return channel_id
+
+
+@transaction.atomic
+def save_community_channel(*, actor: Actor, channel_id: str, name: str = "") -> CommunityChannel:
+    """Create a community channel, or rename one (the playbook's `channels`)."""
+    channel_id = check_channel_id(channel_id)
+    existing = CommunityChannel.objects.filter(channel_id=channel_id).first()
+    if existing is None:
+        return add_community_channel(actor=actor, channel_id=channel_id, name=name)
+    name = " ".join(name.split()).lstrip("#")[:80]
+    if existing.name != name:
+        record_change(
+            actor=actor,
+            action="slack.community_channel.rename",
+            target=existing,
+            target_label=str(existing),
+            changes={"name": [existing.name, name]},
+        )
+        existing.name = name
+        existing.save(update_fields=["name"])
+    return existing
+
+
+@transaction.atomic
+def add_community_channel(*, actor: Actor, channel_id: str, name: str = "") -> CommunityChannel:
+    channel_id = check_channel_id(channel_id)
     name = " ".join(name.split()).lstrip("#")[:80]
     if CommunityChannel.objects.filter(channel_id=channel_id).exists():
         raise Conflict("this channel is already a community channel", field="channel_id")
