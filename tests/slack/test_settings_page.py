@@ -55,3 +55,49 @@ def test_changing_channels_needs_the_permission(client: Client, cse: Person) -> 
     client.force_login(cse.user)
     assert client.post(URL, {"channel_id": "C0FLEET"}).status_code == 403
     assert not CommunityChannel.objects.exists()
+
+
+def test_reaction_commands_are_configured_on_the_page(
+    client: Client, vp: Person, cse: Person
+) -> None:
+    from ceres.slack.models import ReactionCommand
+
+    client.force_login(cse.user)
+    assert (
+        client.post(f"{URL}reactions/", {"reaction": "rocket", "command": "close"}).status_code
+        == 403
+    )
+    client.force_login(vp.user)
+    assert (
+        client.post(f"{URL}reactions/", {"reaction": ":Rocket:", "command": "close"}).status_code
+        == 302
+    )
+    assert ReactionCommand.objects.get(reaction="rocket").command == "close"
+    assert (
+        client.post(f"{URL}reactions/", {"reaction": "rocket", "command": "launch"}).status_code
+        == 422
+    )
+    assert (
+        client.post(f"{URL}reactions/", {"reaction": "no spaces", "command": "close"}).status_code
+        == 422
+    )
+    assert client.post(f"{URL}reactions/rocket/remove/").status_code == 302
+    assert not ReactionCommand.objects.filter(reaction="rocket").exists()
+    assert client.post(f"{URL}reactions/rocket/remove/").status_code == 404
+
+
+def test_what_slack_sent_is_counted_by_type(client: Client, cse: Person) -> None:
+    from ceres.core.inbox.services import record_event
+
+    for n, kind in enumerate(("team_join", "team_join", "emoji_changed")):
+        event, _ = record_event(
+            provider="slack", event_id=f"Ev{n}", event_type=kind, payload={}, headers={}
+        )
+        event.status = "ignored"
+        event.save()
+    client.force_login(cse.user)
+    rows = client.get(URL).context["events"]
+    assert {(r["event_type"], r["status"], r["count"]) for r in rows} == {
+        ("team_join", "ignored", 2),
+        ("emoji_changed", "ignored", 1),
+    }

@@ -9,7 +9,7 @@ from django.db import transaction
 from ceres.accounts.models import Account
 from ceres.core.audit.services import Actor, record_change
 from ceres.core.errors import Conflict, Invalid, NotFound
-from ceres.slack.models import CommunityChannel
+from ceres.slack.models import CommunityChannel, ReactionCommand
 
 # A channel id (C0123ABCD) has a digit, which tells it from a name typed by mistake ("general").
 _CHANNEL_ID = re.compile(r"^[CG](?=[A-Z0-9]*[0-9])[A-Z0-9]{4,29}$")
@@ -80,3 +80,48 @@ def remove_community_channel(*, actor: Actor, channel_id: str) -> None:
         changes={"channel_id": [channel_id, None]},
     )
     channel.delete()
+
+
+_REACTION = re.compile(r"^[a-z0-9_+'-]{1,100}$")
+
+
+@transaction.atomic
+def save_reaction_command(*, actor: Actor, reaction: str, command: str) -> ReactionCommand:
+    """What a team member's reaction does (`:white_check_mark:` closes, …)."""
+    reaction = reaction.strip().strip(":").lower()
+    if not _REACTION.match(reaction):
+        raise Invalid("an emoji name as Slack writes it, e.g. white_check_mark", field="reaction")
+    if command not in ReactionCommand.Command.values:
+        known = ", ".join(ReactionCommand.Command.values)
+        raise Invalid(f"must be one of {known}", field="command")
+    row = ReactionCommand.objects.filter(reaction=reaction).first()
+    before = row.command if row is not None else None
+    if row is None:
+        row = ReactionCommand.objects.create(reaction=reaction, command=command)
+    elif row.command != command:
+        row.command = command
+        row.save(update_fields=["command"])
+    if before != command:
+        record_change(
+            actor=actor,
+            action="slack.reaction.save",
+            target=row,
+            target_label=f":{reaction}:",
+            changes={"command": [before, command]},
+        )
+    return row
+
+
+@transaction.atomic
+def remove_reaction_command(*, actor: Actor, reaction: str) -> None:
+    row = ReactionCommand.objects.filter(reaction=reaction).first()
+    if row is None:
+        raise NotFound("no such reaction command", field="reaction")
+    record_change(
+        actor=actor,
+        action="slack.reaction.remove",
+        target=row,
+        target_label=f":{reaction}:",
+        changes={"command": [row.command, None]},
+    )
+    row.delete()
