@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "ceres.sla",
     "ceres.slack",
     "ceres.sms",
+    "ceres.github",
     "ceres.automations",
     "ceres.reviews",
     "ceres.demo",
@@ -239,3 +240,7 @@ CERES_JOB_APPLICATION_CC_ROLE = env("CERES_JOB_APPLICATION_CC_ROLE", "head-of-pe
 # and the zone of its Friday 15:00.
 CERES_QUESTIONS_DIGEST_ROLE = env("CERES_QUESTIONS_DIGEST_ROLE", "cse")
 CERES_QUESTIONS_DIGEST_TIMEZONE = env("CERES_QUESTIONS_DIGEST_TIMEZONE", "UTC")
+
+# GitHub (docs/github.md): the webhook secret every delivery to /integrations/github/webhook is
+# verified with; while it is empty, every delivery is refused (401).
+CERES_GITHUB_WEBHOOK_SECRET = env("CERES_GITHUB_WEBHOOK_SECRET")

@@ -19,5 +19,6 @@ urlpatterns = [
     path("settings/automations/", include("ceres.automations.urls")),
     path("settings/slack/", include("ceres.slack.settings_urls")),
     path("integrations/slack/", include("ceres.slack.urls")),
+    path("integrations/github/", include("ceres.github.urls")),
     path("questions/", include("ceres.reviews.urls")),
 ]

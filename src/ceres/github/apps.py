@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class GitHubConfig(AppConfig):
+    name = "ceres.github"
+    label = "github"
+    verbose_name = "GitHub"
