@@ -16,6 +16,7 @@ from ceres.team import services as team_services
 from ceres.team.models import Person, Role
 
 if TYPE_CHECKING:  # imported by the fixtures: slack_sdk and twilio load only for tests using them
+    from tests.fakes.github import GitHubFake
     from tests.fakes.slack import SlackFake
     from tests.fakes.twilio import TwilioFake
 
@@ -168,5 +169,17 @@ def twilio_fake() -> Iterator[TwilioFake]:
     from tests.fakes.twilio import TwilioFake
 
     with TwilioFake() as fake:
+        yield fake
+    assert not fake.internal_errors, fake.internal_errors[0]
+
+
+@pytest.fixture
+def github_fake() -> Iterator[GitHubFake]:
+    """A fake GitHub REST API on 127.0.0.1 (tests/fakes/github.py): `github_fake.client()`, or
+    `githubkit.GitHub(github_fake.token, base_url=github_fake.url, auto_retry=False,
+    http_cache=False)`."""
+    from tests.fakes.github import GitHubFake
+
+    with GitHubFake() as fake:
         yield fake
     assert not fake.internal_errors, fake.internal_errors[0]

@@ -30,6 +30,8 @@ class Failure:
     # `handle` implements it (the Slack fake).
     apply: bool = False
     remaining: int | None = 1  # None: every call until clear_failures()
+    rate_limit: str | None = None  # the GitHub fake: "primary" or "secondary" (403/429)
+    headers: dict[str, str] = field(default_factory=dict)  # added to the failure's reply
 
     @property
     def kind(self) -> str:
@@ -83,6 +85,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
         self._serve()
 
     def _serve(self) -> None:
@@ -214,6 +222,7 @@ class FakeHttpServer:
             self._stopping.wait(failure.hang)
             return None
         reply = self.failure_reply(failure)
+        reply.headers.update(failure.headers)
         if failure.retry_after is not None:
             reply.headers["Retry-After"] = str(failure.retry_after)
         return reply
