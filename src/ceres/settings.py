@@ -244,3 +244,14 @@ CERES_QUESTIONS_DIGEST_TIMEZONE = env("CERES_QUESTIONS_DIGEST_TIMEZONE", "UTC")
 # GitHub (docs/github.md): the webhook secret every delivery to /integrations/github/webhook is
 # verified with; while it is empty, every delivery is refused (401).
 CERES_GITHUB_WEBHOOK_SECRET = env("CERES_GITHUB_WEBHOOK_SECRET")
+# The token label changes are made with (a fine-grained token or an app installation token with
+# issues: write); the REST address (tests point it at a local fake); the logins of bots whose
+# comments leave "+" labels on (the team's own logins come from the team directory).
+CERES_GITHUB_TOKEN = env("CERES_GITHUB_TOKEN")
+CERES_GITHUB_API_URL = env("CERES_GITHUB_API_URL", "https://api.github.com")
+CERES_GITHUB_TIMEOUT = int(env("CERES_GITHUB_TIMEOUT", "15"))
+CERES_GITHUB_BOTS = [
+    login.strip().lower()
+    for login in env("CERES_GITHUB_BOTS", "github-actions[bot],dependabot[bot]").split(",")
+    if login.strip()
+]
