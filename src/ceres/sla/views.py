@@ -30,7 +30,8 @@ from ceres.core.web import (
     viewer,
 )
 from ceres.sla import selectors, services
-from ceres.sla.forms import CalendarForm, PolicyForm
+from ceres.sla.calendar_forms import CalendarForm
+from ceres.sla.forms import PolicyForm
 from ceres.sla.models import SlaPolicy
 from ceres.team import selectors as team_selectors
 

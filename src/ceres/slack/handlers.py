@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,12 +31,13 @@ from ceres.conversations.models import Conversation, Message
 from ceres.core.errors import Conflict
 from ceres.core.inbox.models import InboundEvent
 from ceres.core.inbox.registry import register_handler
+from ceres.slack import interactions
+from ceres.slack.messages import TS
 from ceres.slack.models import CommunityChannel, ReactionCommand
 from ceres.team.models import Person
 
 log = logging.getLogger(__name__)
 
-_TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
 # Message subtypes that are people writing; every other subtype (joins, topic changes, bot
 # messages, …) is not a conversation message.
 _WRITTEN = {None, "file_share", "thread_broadcast", "me_message"}
@@ -47,8 +47,7 @@ NO_TEXT = "(a file or attachment without text: see it in Slack)"
 def register() -> None:
     register_handler("slack", "message", on_message)
     register_handler("slack", "reaction_added", on_reaction)
-    register_handler("slack", "interaction.block_actions", on_block_actions)
-    register_handler("slack", "interaction.message_action", on_message_action)
+    interactions.register()
 
 
 @dataclass(frozen=True)
@@ -133,13 +132,13 @@ def _written(event: dict[str, Any]) -> None:
     channel, user, ts = event.get("channel"), event.get("user"), event.get("ts")
     if not (isinstance(channel, str) and isinstance(user, str) and isinstance(ts, str)):
         return
-    if not _TS.match(ts):
+    if not TS.match(ts):
         return
     place = designated(channel)
     if place is None:
         return
     thread_ts = event.get("thread_ts")
-    in_thread = isinstance(thread_ts, str) and _TS.match(thread_ts) and thread_ts != ts
+    in_thread = isinstance(thread_ts, str) and TS.match(thread_ts) and thread_ts != ts
     conversation = conversation_of_thread(channel, str(thread_ts)) if in_thread else None
     member = team_member(user)
     at = ts_time(ts)
@@ -208,8 +207,8 @@ def _recent_conversation(place: Place, user: str, at: datetime.datetime) -> Conv
     )
 
 
-def _recorded(channel: Any, ts: Any) -> Message | None:
-    if not (isinstance(channel, str) and isinstance(ts, str) and _TS.match(ts)):
+def recorded_message(channel: Any, ts: Any) -> Message | None:
+    if not (isinstance(channel, str) and isinstance(ts, str) and TS.match(ts)):
         return None
     return (
         Message.objects.select_related("conversation")
@@ -222,11 +221,11 @@ def _edited(event: dict[str, Any]) -> None:
     edited = event.get("message")
     if not isinstance(edited, dict):
         return
-    message = _recorded(event.get("channel"), edited.get("ts"))
+    message = recorded_message(event.get("channel"), edited.get("ts"))
     if message is None:
         return
     event_ts = event.get("event_ts") or event.get("ts")
-    at = ts_time(event_ts) if isinstance(event_ts, str) and _TS.match(event_ts) else None
+    at = ts_time(event_ts) if isinstance(event_ts, str) and TS.match(event_ts) else None
     conversations.edit_message(message=message, body=_text(edited), edited_at=at)
 
 
@@ -234,11 +233,11 @@ def _deleted(event: dict[str, Any]) -> None:
     deleted_ts = event.get("deleted_ts")
     if deleted_ts is None and isinstance(event.get("previous_message"), dict):
         deleted_ts = event["previous_message"].get("ts")
-    message = _recorded(event.get("channel"), deleted_ts)
+    message = recorded_message(event.get("channel"), deleted_ts)
     if message is None:
         return
     event_ts = event.get("event_ts") or event.get("ts")
-    at = ts_time(event_ts) if isinstance(event_ts, str) and _TS.match(event_ts) else None
+    at = ts_time(event_ts) if isinstance(event_ts, str) and TS.match(event_ts) else None
     conversations.delete_message(message=message, deleted_at=at)
 
 
@@ -262,7 +261,7 @@ def on_reaction(event: InboundEvent) -> None:
     if command is None or member is None:
         return
     channel, ts = item.get("channel"), item.get("ts")
-    message = _recorded(channel, ts)
+    message = recorded_message(channel, ts)
     conversation = message.conversation if message is not None else None
     if conversation is None and isinstance(channel, str) and isinstance(ts, str):
         conversation = conversation_of_thread(channel, ts)
@@ -278,7 +277,7 @@ def on_reaction(event: InboundEvent) -> None:
         )
     elif command.command == ReactionCommand.Command.QUESTIONS_LOG:
         if message is not None and message.body:
-            _log_question(
+            interactions.log_question(
                 member=member,
                 text=message.body,
                 channel=str(channel),
@@ -289,122 +288,3 @@ def on_reaction(event: InboundEvent) -> None:
     elif command.command == ReactionCommand.Command.INVESTIGATING:
         names = set(conversation.tags.values_list("name", flat=True)) | {INVESTIGATING_TAG}
         conversations.set_tags(actor=member.user, conversation=conversation, names=names)
-
-
-# --- buttons ---------------------------------------------------------------------------------
-
-
-def on_block_actions(event: InboundEvent) -> None:
-    """A press of a button Ceres posted (the after-hours notice's P0/P1 buttons): the rule that
-    posted it decides what it does, and whether this person may press it."""
-    from ceres.automations.services import press_button
-    from ceres.slack.messages import parse_button_action_id
-
-    payload = event.payload
-    user = payload.get("user")
-    user_id = user.get("id") if isinstance(user, dict) else None
-    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
-    container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
-    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
-    actions = payload.get("actions")
-    if not isinstance(user_id, str) or not isinstance(actions, list):
-        return
-    channel_id = channel.get("id") or container.get("channel_id") or ""
-    message_ts = message.get("ts") or container.get("message_ts") or ""
-    for action in actions:
-        parsed = (
-            parse_button_action_id(str(action.get("action_id", "")))
-            if isinstance(action, dict)
-            else None
-        )
-        if parsed is None:
-            continue
-        firing_id, button, option = parsed
-        result = press_button(
-            firing_id=firing_id,
-            button=button,
-            option=option,
-            slack_user_id=user_id,
-            channel_id=str(channel_id) if _is_channel_id(channel_id) else "",
-            message_ts=str(message_ts)
-            if isinstance(message_ts, str) and _TS.match(message_ts)
-            else "",
-        )
-        log.info("slack button %s pressed by %s: %s", action.get("action_id"), user_id, result)
-
-
-def _is_channel_id(value: object) -> bool:
-    return isinstance(value, str) and re.match(r"^[CDG][A-Z0-9]{2,29}$", value) is not None
-
-
-# --- the customer-questions log --------------------------------------------------------------
-
-QUESTIONS_LOG_SHORTCUT = "questions_log"  # the message shortcut's callback_id (the manifest)
-
-
-def permalink(domain: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
-    """Slack's link to a message (https://<workspace>.slack.com/archives/<channel>/p<ts>)."""
-    if not re.match(r"^[a-z0-9-]{1,60}$", domain):
-        return ""
-    link = f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
-    if thread_ts and thread_ts != ts:
-        link += f"?thread_ts={thread_ts}&cid={channel}"
-    return link
-
-
-def _log_question(
-    *,
-    member: Person,
-    text: str,
-    channel: str,
-    ts: str,
-    conversation: Conversation | None,
-    link: str,
-) -> None:
-    from ceres.reviews.services import log_question
-
-    place = designated(channel)
-    log_question(
-        actor=member.user,
-        text=text,
-        logged_by=member,
-        link=link,
-        account=place.account if place is not None else None,
-        conversation=conversation,
-        slack_channel_id=channel,
-        slack_ts=ts,
-    )
-
-
-def on_message_action(event: InboundEvent) -> None:
-    """The "Add to questions log" message shortcut (the handbook's "send to Zapier"): a team
-    member sends a customer's question to the log, with a link back to it."""
-    payload = event.payload
-    if payload.get("callback_id") != QUESTIONS_LOG_SHORTCUT:
-        return
-    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
-    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
-    team = payload.get("team") if isinstance(payload.get("team"), dict) else {}
-    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
-    member = team_member(str(user.get("id") or ""))
-    channel_id, ts = channel.get("id"), message.get("ts")
-    if member is None or not isinstance(channel_id, str) or not isinstance(ts, str):
-        return
-    if not _TS.match(ts) or not _is_channel_id(channel_id):
-        return
-    text = message.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return
-    thread_ts = message.get("thread_ts") if isinstance(message.get("thread_ts"), str) else None
-    recorded = _recorded(channel_id, ts)
-    conversation = recorded.conversation if recorded is not None else None
-    if conversation is None and thread_ts:
-        conversation = conversation_of_thread(channel_id, thread_ts)
-    _log_question(
-        member=member,
-        text=text,
-        channel=channel_id,
-        ts=ts,
-        conversation=conversation,
-        link=permalink(str(team.get("domain") or ""), channel_id, ts, thread_ts),
-    )

@@ -3,9 +3,12 @@ message live in one place and are tested without a network."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 Block = dict[str, Any]
+# A Slack message timestamp, its id within a channel: "1764633600.000100".
+TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
 
 ACTION_PREFIX = "automation"
 ONLY_THE_SENDER = (

@@ -1,0 +1,140 @@
+"""Slack interactions: presses of Ceres's buttons (the after-hours notice) and the "Add to
+questions log" message shortcut. Stored by the interactivity receiver, handled in a task."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from ceres.conversations.models import Conversation
+from ceres.core.inbox.models import InboundEvent
+from ceres.core.inbox.registry import register_handler
+from ceres.slack.messages import TS
+from ceres.team.models import Person
+
+log = logging.getLogger(__name__)
+
+
+def register() -> None:
+    register_handler("slack", "interaction.block_actions", on_block_actions)
+    register_handler("slack", "interaction.message_action", on_message_action)
+
+
+def on_block_actions(event: InboundEvent) -> None:
+    """A press of a button Ceres posted (the after-hours notice's P0/P1 buttons): the rule that
+    posted it decides what it does, and whether this person may press it."""
+    from ceres.automations.services import press_button
+    from ceres.slack.messages import parse_button_action_id
+
+    payload = event.payload
+    user = payload.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
+    container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
+    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    actions = payload.get("actions")
+    if not isinstance(user_id, str) or not isinstance(actions, list):
+        return
+    channel_id = channel.get("id") or container.get("channel_id") or ""
+    message_ts = message.get("ts") or container.get("message_ts") or ""
+    for action in actions:
+        parsed = (
+            parse_button_action_id(str(action.get("action_id", "")))
+            if isinstance(action, dict)
+            else None
+        )
+        if parsed is None:
+            continue
+        firing_id, button, option = parsed
+        result = press_button(
+            firing_id=firing_id,
+            button=button,
+            option=option,
+            slack_user_id=user_id,
+            channel_id=str(channel_id) if _is_channel_id(channel_id) else "",
+            message_ts=str(message_ts)
+            if isinstance(message_ts, str) and TS.match(message_ts)
+            else "",
+        )
+        log.info("slack button %s pressed by %s: %s", action.get("action_id"), user_id, result)
+
+
+def _is_channel_id(value: object) -> bool:
+    return isinstance(value, str) and re.match(r"^[CDG][A-Z0-9]{2,29}$", value) is not None
+
+
+# --- the customer-questions log --------------------------------------------------------------
+
+QUESTIONS_LOG_SHORTCUT = "questions_log"  # the message shortcut's callback_id (the manifest)
+
+
+def permalink(domain: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
+    """Slack's link to a message (https://<workspace>.slack.com/archives/<channel>/p<ts>)."""
+    if not re.match(r"^[a-z0-9-]{1,60}$", domain):
+        return ""
+    link = f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return link
+
+
+def log_question(
+    *,
+    member: Person,
+    text: str,
+    channel: str,
+    ts: str,
+    conversation: Conversation | None,
+    link: str,
+) -> None:
+    from ceres.reviews.services import log_question
+    from ceres.slack.handlers import designated
+
+    place = designated(channel)
+    log_question(
+        actor=member.user,
+        text=text,
+        logged_by=member,
+        link=link,
+        account=place.account if place is not None else None,
+        conversation=conversation,
+        slack_channel_id=channel,
+        slack_ts=ts,
+    )
+
+
+def on_message_action(event: InboundEvent) -> None:
+    """The "Add to questions log" message shortcut (the handbook's "send to Zapier"): a team
+    member sends a customer's question to the log, with a link back to it."""
+    from ceres.slack.handlers import conversation_of_thread, recorded_message, team_member
+
+    payload = event.payload
+    if payload.get("callback_id") != QUESTIONS_LOG_SHORTCUT:
+        return
+    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
+    team = payload.get("team") if isinstance(payload.get("team"), dict) else {}
+    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    member = team_member(str(user.get("id") or ""))
+    channel_id, ts = channel.get("id"), message.get("ts")
+    if member is None or not isinstance(channel_id, str) or not isinstance(ts, str):
+        return
+    if not TS.match(ts) or not _is_channel_id(channel_id):
+        return
+    text = message.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return
+    thread_ts = message.get("thread_ts") if isinstance(message.get("thread_ts"), str) else None
+
+    recorded = recorded_message(channel_id, ts)
+    conversation = recorded.conversation if recorded is not None else None
+    if conversation is None and thread_ts:
+        conversation = conversation_of_thread(channel_id, thread_ts)
+    log_question(
+        member=member,
+        text=text,
+        channel=channel_id,
+        ts=ts,
+        conversation=conversation,
+        link=permalink(str(team.get("domain") or ""), channel_id, ts, thread_ts),
+    )
