@@ -12,8 +12,12 @@ from django.conf import settings
 from ceres.accounts import services as account_services
 from ceres.accounts.codenames import load_catalogue
 from ceres.accounts.models import Account, Codename, Product
+from ceres.sla import services as sla_services
+from ceres.sla.models import SlaPolicy
 from ceres.team import services as team_services
 from ceres.team.models import Person, Role
+from tests.sla.conftest import HOUR, SUPPORT
+from tests.slack.conftest import SECRET as SLACK_SIGNING_SECRET
 
 if TYPE_CHECKING:  # imported by the fixtures: slack_sdk and twilio load only for tests using them
     from tests.fakes.github import GitHubFake
@@ -35,6 +39,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # Lets several test runs share one PostgreSQL server without clashing.
         db["TEST"]["NAME"] = os.environ["CERES_TEST_DB_NAME"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Signed Slack requests in tests use this secret; tests of "no secret" set it empty.
+    settings.CERES_SLACK_SIGNING_SECRET = SLACK_SIGNING_SECRET
     # Argon2 is what Ceres uses (tests/team/test_auth.py checks it); tests hash hundreds of
     # passwords, so they use a fast hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -183,3 +189,58 @@ def github_fake() -> Iterator[GitHubFake]:
     with GitHubFake() as fake:
         yield fake
     assert not fake.internal_errors, fake.internal_errors[0]
+
+
+@pytest.fixture
+def handbook_policies(db: None) -> dict[str, SlaPolicy]:
+    """The handbook's rules, as the demo playbook states them."""
+    sla_services.save_calendar(actor=None, key="support", spec=SUPPORT)
+    policies = [
+        (
+            "job-application",
+            {"source": ["contact_form"], "category": ["job-application"]},
+            {
+                "first_response": [
+                    {"within_seconds": 4 * HOUR, "clock": "business", "calendar": "support"}
+                ]
+            },
+        ),
+        (
+            "premium",
+            {"tier": ["premium", "premium-mdm"]},
+            {
+                "first_response": [
+                    {"when": "inside_hours", "calendar": "support", "within_seconds": HOUR},
+                    {"when": "outside_hours", "calendar": "support", "within_seconds": 4 * HOUR},
+                ],
+                "next_response": [
+                    {"within_seconds": 4 * HOUR, "clock": "business", "calendar": "support"}
+                ],
+            },
+        ),
+        (
+            "community-slack",
+            {"source": ["slack"], "channel_kind": ["community"]},
+            {"first_response": [{"within_seconds": 24 * HOUR}]},
+        ),
+        (
+            "default",
+            {},
+            {
+                "first_response": [
+                    {"within_seconds": 8 * HOUR, "clock": "business", "calendar": "support"}
+                ]
+            },
+        ),
+    ]
+    return {
+        key: sla_services.save_policy(
+            actor=None,
+            key=key,
+            position=10 * (i + 1),
+            match=match,
+            targets=targets,
+            escalate_to_role="vp-cs",
+        )
+        for i, (key, match, targets) in enumerate(policies)
+    }

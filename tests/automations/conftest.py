@@ -8,8 +8,7 @@ from ceres.accounts.models import Account, Contact
 from ceres.automations import services
 from ceres.automations.models import AutomationRule
 from ceres.conversations import services as conversation_services
-from tests.sla.conftest import handbook_policies  # noqa: F401  (the handbook's SLA policies)
-from tests.slack.conftest import slack_settings  # noqa: F401  (signed Slack requests)
+from ceres.sla.models import SlaPolicy
 
 CHANNEL = "C0ACME"
 WILE = "U0WILE"
@@ -21,9 +20,8 @@ NOTICE = (
 
 @pytest.fixture
 def after_hours_rule(
-    request: pytest.FixtureRequest, acme: Account, make_person: Any
+    handbook_policies: dict[str, SlaPolicy], acme: Account, make_person: Any
 ) -> AutomationRule:
-    request.getfixturevalue("handbook_policies")
     acme.slack_channel_id = CHANNEL
     acme.save()
     Contact.objects.filter(account=acme).update(slack_user_id=WILE)

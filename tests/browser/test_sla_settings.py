@@ -15,7 +15,6 @@ from playwright.sync_api import Browser, Page, expect
 from ceres.sla.models import BusinessCalendar, SlaPolicy
 from ceres.team.models import Person
 from tests.browser.test_journey import SHOTS, log_in, log_out
-from tests.sla.conftest import handbook_policies  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,11 +26,10 @@ def shot(page: Page, name: str) -> None:
 def test_editing_a_policy_and_a_calendar_in_the_browser(
     live_server: object,
     browser: Browser,
-    request: pytest.FixtureRequest,
+    handbook_policies: dict[str, SlaPolicy],
     vp: Person,
     cse: Person,
 ) -> None:
-    request.getfixturevalue("handbook_policies")
     base = str(live_server)
     page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
     errors: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import threading
@@ -9,7 +10,6 @@ import time
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
-from urllib.request import urlopen
 
 import pytest
 from slack_sdk import WebClient
@@ -74,8 +74,15 @@ def test_wrong_or_missing_token(slack: SlackFake) -> None:
 def test_token_in_a_form_body_is_accepted(slack: SlackFake) -> None:
     # The SDK always moves the token to the header; other clients post it in the form body.
     body = urlencode({"token": slack.token, "user": "U0LENA"}).encode()
-    with urlopen(slack.api_url + "users.info", data=body, timeout=5) as response:  # noqa: S310
-        answer = json.loads(response.read())
+    connection = http.client.HTTPConnection("127.0.0.1", slack.port, timeout=5)
+    connection.request(
+        "POST",
+        "/api/users.info",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
     assert answer["ok"]
     assert answer["user"]["name"] == "lena"
     [call] = slack.calls("users.info")

@@ -6,21 +6,11 @@ import json
 import time
 from typing import Any
 
-import pytest
 from django.test import Client
-from pytest_django import Settings
-
-from tests.sla.conftest import handbook_policies  # noqa: F401  (a fixture the tests use)
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 EVENTS = "/integrations/slack/events"
 INTERACTIVITY = "/integrations/slack/interactivity"
-
-
-@pytest.fixture(autouse=True)
-def slack_settings(settings: Settings) -> None:
-    settings.CERES_SLACK_SIGNING_SECRET = SECRET
-    settings.CERES_SLACK_GROUP_SECONDS = 300
 
 
 def signed_headers(body: bytes, *, secret: str = SECRET, at: float | None = None) -> dict[str, str]:

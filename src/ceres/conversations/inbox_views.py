@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
@@ -41,7 +41,14 @@ CHANGE = "conversations.change_conversation"
 TAB_KEYS = tuple(key for key, _ in TABS)
 
 
-class KnownCountPaginator(Paginator):  # type: ignore[type-arg]
+# Django's Paginator is generic only in its type stubs: subscript it for the checker alone.
+if TYPE_CHECKING:
+    ConversationPaginator = Paginator[Conversation]
+else:
+    ConversationPaginator = Paginator
+
+
+class KnownCountPaginator(ConversationPaginator):
     """The queue's size is already counted with the tabs: no second COUNT over the queue.
 
     A capped count (`selectors.AtLeast`, "10,000+": more than that many) gives a lower bound
@@ -64,7 +71,7 @@ class KnownCountPaginator(Paginator):  # type: ignore[type-arg]
         pages: int = super().num_pages
         return pages
 
-    def page(self, number: Any) -> Page:  # type: ignore[type-arg]
+    def page(self, number: Any) -> Page[Conversation]:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
@@ -76,7 +83,7 @@ def _page(
     number: int,
     count: int | None,
     first: list[Conversation] | None = None,
-) -> Page:  # type: ignore[type-arg]
+) -> Page[Conversation]:
     """The page of the queue (`first`: page 1 already read, with one row more). Without a
     count (closed conversations under a filter), or past a capped one, the page is read with
     one row more, which tells whether another follows: the count is then "as far as this

@@ -1,1 +1,0 @@
-from tests.slack.conftest import slack_settings  # noqa: F401  (signed Slack requests)
