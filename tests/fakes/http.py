@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import traceback
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -135,7 +136,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
 
 
-class FakeHttpServer:
+class FakeHttpServer(ABC):
     """An HTTP server on 127.0.0.1 (ephemeral port) in a background thread, with failure
     injection. Subclasses implement `handle` and `failure_reply`."""
 
@@ -233,8 +234,10 @@ class FakeHttpServer:
             return None
         return default if hang is True else float(hang)
 
+    @abstractmethod
     def handle(self, request: HttpRequest) -> Reply | None:
-        raise NotImplementedError
+        """The provider's answer to one request (None: hang until the client gives up)."""
 
+    @abstractmethod
     def failure_reply(self, failure: Failure) -> Reply:
-        raise NotImplementedError
+        """The provider's answer when a failure was injected (its error shape)."""
