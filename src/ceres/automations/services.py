@@ -16,7 +16,7 @@ from ceres.automations.models import AutomationFiring, AutomationRule
 from ceres.automations.rules import Facts, check_rule, evaluate, last_moment
 from ceres.conversations import services as conversations
 from ceres.conversations.models import Conversation, Message, SavedReply
-from ceres.core.audit.services import Actor, diff, record_change, snapshot
+from ceres.core.audit.services import Actor, record_change, record_save, snapshot
 from ceres.core.errors import CeresError, Conflict, Invalid
 from ceres.core.outbox.services import enqueue
 from ceres.sla.models import BusinessCalendar
@@ -83,15 +83,14 @@ def save_rule(
         rule.last_run_for = None
     rule.schedule = schedule or {}
     rule.save()
-    changes = diff(before, snapshot(rule, RULE_FIELDS))
-    if changes:
-        record_change(
-            actor=actor,
-            action="automation.update" if before else "automation.create",
-            target=rule,
-            target_label=key,
-            changes=changes,
-        )
+    record_save(
+        actor=actor,
+        action="automation",
+        target=rule,
+        target_label=key,
+        before=before,
+        after=snapshot(rule, RULE_FIELDS),
+    )
     return rule
 
 

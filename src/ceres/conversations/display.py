@@ -55,11 +55,7 @@ def countdown(due: datetime.datetime, now: datetime.datetime) -> Countdown:
     )
 
 
-TARGET_LABELS: dict[str, str] = {
-    SlaClock.Target.FIRST_RESPONSE.value: "First response",
-    SlaClock.Target.NEXT_RESPONSE.value: "Next response",
-    SlaClock.Target.RESOLUTION.value: "Resolution",
-}
+TARGET_LABELS: dict[str, str] = dict(SlaClock.Target.choices)
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,7 @@ from ceres.sla.models import SlaClock, SlaPolicy
 from ceres.sla.policies import WHEN, rule_order_problems
 
 TARGETS = tuple(SlaClock.Target.values)
-TARGET_LABELS = {
-    "first_response": "First response",
-    "next_response": "Next response",
-    "resolution": "Resolution",
-}
+TARGET_LABELS = dict(SlaClock.Target.choices)
 RULES_PER_TARGET = 3
 WHEN_LABELS = {
     "always": "Always",

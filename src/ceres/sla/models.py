@@ -58,9 +58,9 @@ class SlaPolicy(models.Model):
 
 class SlaClock(models.Model):
     class Target(models.TextChoices):
-        FIRST_RESPONSE = "first_response"
-        NEXT_RESPONSE = "next_response"
-        RESOLUTION = "resolution"
+        FIRST_RESPONSE = "first_response", "First response"
+        NEXT_RESPONSE = "next_response", "Next response"
+        RESOLUTION = "resolution", "Resolution"
 
     class Kind(models.TextChoices):
         ELAPSED = "elapsed"

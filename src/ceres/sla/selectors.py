@@ -115,11 +115,7 @@ MATCH_LABELS = {
     "priority": "Priority",
     "channel_kind": "Slack channel",
 }
-TARGET_NAMES = {
-    "first_response": "First response",
-    "next_response": "Next response",
-    "resolution": "Resolution",
-}
+TARGET_NAMES = dict(SlaClock.Target.choices)
 
 
 def _value_names() -> dict[str, dict[str, str]]:
@@ -202,6 +198,11 @@ def calendar_rows(now: datetime.datetime | None = None) -> list[CalendarRow]:
             )
         )
     return rows
+
+
+def calendar_users(key: str) -> list[str]:
+    """The policies whose rules name this calendar, in the order they are tried."""
+    return [p.key for p in SlaPolicy.objects.order_by("position", "key") if _uses(p, key)]
 
 
 def _uses(policy: SlaPolicy, calendar_key: str) -> bool:

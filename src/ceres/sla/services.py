@@ -13,11 +13,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ceres.conversations.models import Conversation
-from ceres.core.audit.services import Actor, diff, record_change, snapshot
+from ceres.core.audit.services import Actor, diff, record_change, record_save, snapshot
 from ceres.core.businesstime import Calendar
 from ceres.core.errors import Conflict, Invalid, NotFound
 from ceres.core.inbox.services import CERES_EVENTS, record_event
 from ceres.core.outbox.services import enqueue
+from ceres.sla import selectors
 from ceres.sla.models import BusinessCalendar, SlaClock, SlaPolicy
 from ceres.sla.policies import validate_policy
 from ceres.team.models import Person
@@ -42,15 +43,14 @@ def save_calendar(
         row = BusinessCalendar(key=key)
     row.spec = normalized
     row.save()
-    changes = diff(before, {"spec": normalized})
-    if changes:
-        record_change(
-            actor=actor,
-            action="calendar.update" if before else "calendar.create",
-            target=row,
-            target_label=key,
-            changes=changes,
-        )
+    record_save(
+        actor=actor,
+        action="calendar",
+        target=row,
+        target_label=key,
+        before=before,
+        after={"spec": normalized},
+    )
     return row
 
 
@@ -94,15 +94,14 @@ def save_policy(
     policy.warn_at_fraction = warn_at_fraction
     policy.escalate_to_role = escalate_to_role
     policy.save()
-    changes = diff(before, snapshot(policy, POLICY_FIELDS))
-    if changes:
-        record_change(
-            actor=actor,
-            action="sla_policy.update" if before else "sla_policy.create",
-            target=policy,
-            target_label=key,
-            changes=changes,
-        )
+    record_save(
+        actor=actor,
+        action="sla_policy",
+        target=policy,
+        target_label=key,
+        before=before,
+        after=snapshot(policy, POLICY_FIELDS),
+    )
     return policy
 
 
@@ -149,26 +148,13 @@ def move_policy(*, actor: Actor, key: str, offset: int) -> SlaPolicy:
     return moved
 
 
-def calendar_users(key: str) -> list[str]:
-    """The policies whose rules name this calendar."""
-    return [
-        policy.key
-        for policy in SlaPolicy.objects.order_by("position", "key")
-        if any(
-            rule.get("calendar") == key
-            for rules in (policy.targets or {}).values()
-            for rule in rules
-        )
-    ]
-
-
 @transaction.atomic
 def delete_calendar(*, actor: Actor, key: str) -> None:
     """Refused while a policy or a running clock counts its hours."""
     row = BusinessCalendar.objects.select_for_update().filter(key=key).first()
     if row is None:
         raise NotFound(f"no calendar {key!r}", field="calendar")
-    users = calendar_users(key)
+    users = selectors.calendar_users(key)
     if users:
         raise Conflict(
             f"policies use this calendar: {', '.join(users)}; change them first", field="calendar"

@@ -10,6 +10,7 @@ says otherwise.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -32,7 +33,7 @@ from ceres.core.web import (
 from ceres.sla import selectors, services
 from ceres.sla.calendar_forms import CalendarForm
 from ceres.sla.forms import PolicyForm
-from ceres.sla.models import SlaPolicy
+from ceres.sla.models import BusinessCalendar, SlaPolicy
 from ceres.team import selectors as team_selectors
 
 VIEW = "conversations.view_conversation"
@@ -77,17 +78,11 @@ def _policy_page(request: HtmxHttpRequest, form: PolicyForm, *, status: int = 20
 
 
 def _save_policy(request: HtmxHttpRequest, form: PolicyForm) -> HttpResponse:
-    if form.is_valid():
-        try:
-            policy = services.save_policy(
-                actor=viewer(request), create=form.editing is None, **form.values()
-            )
-        except CeresError as exc:
-            apply_error(form, exc)
-            return _policy_page(request, form, status=exc.status_code)
+    def done(policy: SlaPolicy) -> HttpResponse:
         messages.success(request, f"Policy {policy.key} saved.")
         return redirect("sla:settings")
-    return _policy_page(request, form, status=400)
+
+    return _save(request, form, services.save_policy, _policy_page, done)
 
 
 @require_http_methods(["GET", "POST"])
@@ -174,22 +169,35 @@ def _calendar_page(
     }
     if key is not None:
         context["week"] = selectors.week_ahead(key)
-        context["used_by"] = services.calendar_users(key)
+        context["used_by"] = selectors.calendar_users(key)
     return render(request, "sla/calendar_form.html", context, status=status)
 
 
 def _save_calendar(request: HtmxHttpRequest, form: CalendarForm) -> HttpResponse:
-    if form.is_valid():
-        try:
-            row = services.save_calendar(
-                actor=viewer(request), create=form.editing is None, **form.values()
-            )
-        except CeresError as exc:
-            apply_error(form, exc)
-            return _calendar_page(request, form, status=exc.status_code)
+    def done(row: BusinessCalendar) -> HttpResponse:
         messages.success(request, f"Calendar {row.key} saved.")
         return redirect("sla:calendar", key=row.key)
-    return _calendar_page(request, form, status=400)
+
+    return _save(request, form, services.save_calendar, _calendar_page, done)
+
+
+def _save(
+    request: HtmxHttpRequest,
+    form: Any,
+    save: Callable[..., Any],
+    page: Callable[..., HttpResponse],
+    done: Callable[[Any], HttpResponse],
+) -> HttpResponse:
+    """An editor's POST: the form's own checks, then the service's, whose refusal is shown on
+    the field it names; a new name that exists is a conflict, never an overwrite."""
+    if not form.is_valid():
+        return page(request, form, status=400)
+    try:
+        saved = save(actor=viewer(request), create=form.editing is None, **form.values())
+    except CeresError as exc:
+        apply_error(form, exc)
+        return page(request, form, status=exc.status_code)
+    return done(saved)
 
 
 @require_http_methods(["GET", "POST"])

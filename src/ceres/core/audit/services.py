@@ -88,3 +88,27 @@ def record_change(
         changes=_jsonable(dict(changes)),
         confidential_fields=confidential,
     )
+
+
+def record_save(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model,
+    target_label: str,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+) -> AuditEntry | None:
+    """Audit a create-or-replace: `<action>.create` when there was nothing before,
+    `<action>.update` when something changed, nothing at all when nothing did (applying the
+    same playbook twice leaves no trace)."""
+    changes = diff(before, after)
+    if not changes:
+        return None
+    return record_change(
+        actor=actor,
+        action=f"{action}.update" if before else f"{action}.create",
+        target=target,
+        target_label=target_label,
+        changes=changes,
+    )
