@@ -86,6 +86,11 @@ def get_channel(name: str, *, field: str = "channel") -> Channel:
     return channel
 
 
+def unconfigured_channels() -> set[str]:
+    """The channels whose provider is not set up (no token): their messages wait."""
+    return {name for name, channel in _CHANNELS.items() if not channel.is_configured()}
+
+
 def registered_channels() -> list[str]:
     return sorted(_CHANNELS)
 

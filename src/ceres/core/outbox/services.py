@@ -29,7 +29,12 @@ from django.utils import timezone
 
 from ceres.core.backoff import retry_delay
 from ceres.core.errors import Invalid
-from ceres.core.outbox.channels import PermanentFailure, RetryLater, get_channel
+from ceres.core.outbox.channels import (
+    PermanentFailure,
+    RetryLater,
+    get_channel,
+    unconfigured_channels,
+)
 from ceres.core.outbox.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -164,15 +169,13 @@ def _waits_for_configuration(message_id: int, *, now: datetime.datetime | None) 
     """A message of a channel whose provider is not set up waits, without an attempt: it is
     sent once the operator configures it (within UNCONFIGURED_RECHECK). One warning per
     channel per process, not one per message per retry."""
+    unconfigured = unconfigured_channels()
+    if not unconfigured:
+        return False  # the usual case: no look-up on the way to every delivery
     row = OutboxMessage.objects.filter(pk=message_id).values_list("channel", flat=True).first()
-    if row is None:
+    if row not in unconfigured:
         return False
-    try:
-        channel = get_channel(row)
-    except Invalid:
-        return False  # claimed and failed as an unknown channel by the attempt
-    if channel.is_configured():
-        return False
+    channel = get_channel(row)
     later = _now(now) + UNCONFIGURED_RECHECK
     OutboxMessage.objects.filter(pk=message_id, status=Status.PENDING).update(next_attempt_at=later)
     if channel.name not in _warned_unconfigured:
