@@ -1,12 +1,18 @@
-"""What the benchmarks share: running `ceres`, a free local port, percentiles, timed GETs."""
+"""What the benchmarks share: a scratch database, running `ceres`, a free local port,
+percentiles, timed GETs."""
 
 from __future__ import annotations
 
 import http.client
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +48,37 @@ def timed_get(conn: http.client.HTTPConnection, path: str, headers: dict[str, st
     if response.status != 200:
         raise SystemExit(f"{path}: HTTP {response.status}: {body[:200]!r}")
     return elapsed
+
+
+@contextmanager
+def scratch(name: str, **extra_env: str) -> Iterator[tuple[str, dict[str, str], Path]]:
+    """(label, environment, work directory) of a scratch Ceres: SQLite in a temporary
+    CERES_VAR_DIR or, with BENCH_POSTGRES, a PostgreSQL database created next to that one and
+    dropped afterwards (with every connection to it)."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"ceres-bench-{name}-"))
+    server_url = os.environ.get("BENCH_POSTGRES", "")
+    database = f"ceres_bench_{name.replace('-', '_')}_{os.getpid()}"
+    env = {
+        **os.environ,
+        "CERES_VAR_DIR": str(workdir),
+        "DJANGO_SETTINGS_MODULE": "ceres.settings",
+        "DATABASE_URL": "",
+        **extra_env,
+    }
+    if server_url:
+        import psycopg
+
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {database}")
+        env["DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/" + database
+    try:
+        yield ("PostgreSQL" if server_url else "SQLite"), env, workdir
+    finally:
+        if server_url:
+            if "django.db" in sys.modules:  # a benchmark that wrote rows from this process
+                from django.db import connections
+
+                connections.close_all()
+            with psycopg.connect(server_url, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -39,27 +39,23 @@ import os
 import random
 import re
 import secrets
-import shutil
 import socket
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from common import (  # bench/common.py (run as python bench/x.py)
+    BIN,
     ceres,
     free_port,
     percentile,
+    scratch,
     timed_get,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "1000000"))
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "3000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "100"))
@@ -449,34 +445,10 @@ def row(name: str, times: list[float], ping: list[float]) -> str:
 
 
 def main() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="ceres-bench-inbox-"))
-    server_url = os.environ.get("BENCH_POSTGRES", "")
-    label = "PostgreSQL" if server_url else "SQLite"
-    scratch = f"ceres_bench_inbox_{os.getpid()}"
-    env = {
-        **os.environ,
-        "CERES_VAR_DIR": str(workdir),
-        "DJANGO_SETTINGS_MODULE": "ceres.settings",
-        "CERES_TASKS_BACKEND": "dummy",  # nothing is delivered; setup writes rows directly
-        "DATABASE_URL": "",
-    }
-    if server_url:
-        import psycopg
-
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f"CREATE DATABASE {scratch}")
-        env["DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/" + scratch
-    os.environ.update(env)  # the bulk load runs in this process
-    try:
+    # Nothing is delivered: the setup writes rows directly.
+    with scratch("inbox", CERES_TASKS_BACKEND="dummy") as (label, env, _):
+        os.environ.update(env)  # the bulk load runs in this process
         run(env, label)
-    finally:
-        if server_url:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(server_url, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run(env: dict[str, str], label: str) -> None:

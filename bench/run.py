@@ -17,44 +17,24 @@ import os
 import socket
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 from common import (  # bench/common.py (run as python bench/x.py)
+    BIN,
     ceres,
     free_port,
     percentile,
+    scratch,
     timed_get,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "400"))
 
 
 def main() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="ceres-bench-"))
-    env = {**os.environ, "CERES_VAR_DIR": str(workdir), "DJANGO_SETTINGS_MODULE": "ceres.settings"}
-    server_url = os.environ.get("BENCH_POSTGRES", "")
-    label = "PostgreSQL" if server_url else "SQLite"
-    scratch = f"ceres_bench_{os.getpid()}"
-    if server_url:
-        import psycopg
-
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f"CREATE DATABASE {scratch}")
-        env["DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/" + scratch
-    else:
-        env["DATABASE_URL"] = ""
-    try:
+    with scratch("accounts") as (label, env, _):
         run_benchmarks(env, label)
-    finally:
-        if server_url:
-            with psycopg.connect(server_url, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
 
 
 def run_benchmarks(env: dict[str, str], label: str) -> None:

@@ -49,13 +49,10 @@ import json
 import os
 import random
 import secrets
-import shutil
 import socket
 import sqlite3
 import statistics
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -64,10 +61,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import ceres, free_port, percentile  # bench/common.py (run as python bench/x.py)
+from common import (  # bench/common.py (run as python bench/x.py)
+    BIN,
+    ceres,
+    free_port,
+    percentile,
+    scratch,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 EVENTS = int(os.environ.get("BENCH_EVENTS", "2000"))
 STORM = int(os.environ.get("BENCH_STORM", "500"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
@@ -500,31 +501,12 @@ def task_count(db: Database) -> str:
 
 
 def main() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="ceres-bench-slack-"))
-    server_url = os.environ.get("BENCH_POSTGRES", "")
-    label = "PostgreSQL" if server_url else "SQLite"
-    scratch = f"ceres_bench_slack_{os.getpid()}"
-    env = {
-        **os.environ,
-        "CERES_VAR_DIR": str(workdir),
-        "DJANGO_SETTINGS_MODULE": "ceres.settings",
-        "CERES_SLACK_SIGNING_SECRET": SECRET,
-        "CERES_TASKS_BACKEND": "db",
-        "DATABASE_URL": "",
-    }
-    if server_url:
-        import psycopg
-
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f"CREATE DATABASE {scratch}")
-        env["DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/" + scratch
-    try:
+    with scratch("slack", CERES_SLACK_SIGNING_SECRET=SECRET, CERES_TASKS_BACKEND="db") as (
+        label,
+        env,
+        workdir,
+    ):
         run(env, label, workdir)
-    finally:
-        if server_url:
-            with psycopg.connect(server_url, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 SETUP = f"""
