@@ -21,6 +21,7 @@ from ceres.core.errors import CeresError, Conflict, Invalid
 from ceres.core.outbox.services import enqueue
 from ceres.sla.models import BusinessCalendar
 from ceres.slack import messages as slack_messages
+from ceres.slack import outbox as slack_outbox
 from ceres.team.models import Person, Role
 
 log = logging.getLogger(__name__)
@@ -273,12 +274,7 @@ def _notify(
                 payload={"to": [person.email], "cc": [], "subject": subject, "body": text},
             )
         elif via == "slack" and person.slack_user_id:
-            enqueue(
-                channel="slack",
-                idempotency_key=key,
-                payload={"method": "dm", "args": {"user": person.slack_user_id, "text": text}},
-                ordering_key=f"slack-dm:{person.slack_user_id}",
-            )
+            slack_outbox.send_dm(idempotency_key=key, user=person.slack_user_id, text=text)
         else:
             skipped.append(person.name)
             continue
@@ -361,22 +357,12 @@ def press_button(
     conversation = firing.conversation
     if not slack_user_id or slack_user_id != firing.requester_slack_user_id:
         if slack_user_id and channel_id:
-            enqueue(
-                channel="slack",
+            slack_outbox.post_ephemeral(
                 idempotency_key=f"automation-{firing.pk}-refused-{slack_user_id}",
-                payload={
-                    "method": "chat.postEphemeral",
-                    "args": {
-                        "channel": channel_id,
-                        "user": slack_user_id,
-                        "text": slack_messages.ONLY_THE_SENDER,
-                        **(
-                            {"thread_ts": conversation.slack_thread_ts}
-                            if conversation.slack_thread_ts
-                            else {}
-                        ),
-                    },
-                },
+                channel=channel_id,
+                user=slack_user_id,
+                thread_ts=conversation.slack_thread_ts or None,
+                text=slack_messages.ONLY_THE_SENDER,
             )
         record_change(
             actor=None,
@@ -407,21 +393,14 @@ def press_button(
     ]
     if channel_id and message_ts:
         reply = conversation.messages.filter(kind=Message.Kind.REPLY, is_automatic=True).last()
-        enqueue(
-            channel="slack",
+        text = reply.body if reply else "Escalated."
+        slack_outbox.update_message(
             idempotency_key=f"automation-{firing.pk}-pressed-update",
-            payload={
-                "method": "chat.update",
-                "args": {
-                    "channel": channel_id,
-                    "ts": message_ts,
-                    "text": reply.body if reply else "Escalated.",
-                    "blocks": slack_messages.text_after_press(
-                        reply.body if reply else "", who=slack_user_id, option=option
-                    ),
-                },
-            },
-            ordering_key=f"slack:{channel_id}:{conversation.slack_thread_ts or 'top'}",
+            channel=channel_id,
+            ts=message_ts,
+            thread_ts=conversation.slack_thread_ts or None,
+            text=text,
+            blocks=slack_messages.text_after_press(text, who=slack_user_id, option=option),
         )
     record_change(
         actor=None,

@@ -25,6 +25,7 @@ from ceres.core.firewall import check_public_text
 from ceres.core.inbox.services import CERES_EVENTS, record_event
 from ceres.core.outbox.services import enqueue
 from ceres.sla import engine as sla
+from ceres.slack.outbox import post_in_thread
 from ceres.team.models import Person
 
 MAX_BODY = 50_000  # characters: a message longer than this is refused, not cut
@@ -275,20 +276,12 @@ def reply(
         created_at=now,
     )
     if in_slack and not external_id and conversation.slack_channel_id:
-        thread = conversation.slack_thread_ts
-        enqueue(
-            channel="slack",
+        post_in_thread(
             idempotency_key=f"conversation-{conversation.pk}-message-{message.pk}",
-            payload={
-                "method": "chat.postMessage",
-                "args": {
-                    "channel": conversation.slack_channel_id,
-                    **({"thread_ts": thread} if thread else {}),
-                    "text": body,
-                    **({"blocks": slack_blocks} if slack_blocks else {}),
-                },
-            },
-            ordering_key=f"slack:{conversation.slack_channel_id}:{thread or 'top'}",
+            channel=conversation.slack_channel_id,
+            thread_ts=conversation.slack_thread_ts or None,
+            text=body,
+            blocks=slack_blocks,
         )
     if not is_automatic:
         if conversation.first_responded_at is None:

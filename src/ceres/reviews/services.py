@@ -13,6 +13,7 @@ from ceres.accounts.models import Account
 from ceres.conversations.models import Conversation
 from ceres.core.audit.services import Actor, record_change
 from ceres.core.errors import Invalid
+from ceres.core.outbox.models import OutboxMessage
 from ceres.core.outbox.services import enqueue
 from ceres.reviews.models import CustomerQuestion
 from ceres.team.models import Person
@@ -138,8 +139,6 @@ def send_weekly_digest(*, now: datetime.datetime | None = None) -> bool:
 
 def _enqueue_digest(year: int, week: int, to: list[str], body: str) -> tuple[str, bool]:
     key = f"questions-digest-{year}-W{week:02d}"
-    from ceres.core.outbox.models import OutboxMessage
-
     existed = OutboxMessage.objects.filter(idempotency_key=key).exists()
     enqueue(
         channel="email",

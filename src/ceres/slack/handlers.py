@@ -18,23 +18,30 @@ from __future__ import annotations
 
 import datetime
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
-from ceres.accounts.models import Account, Contact
+from ceres.accounts.models import Contact
 from ceres.conversations import services as conversations
-from ceres.conversations.models import Conversation, Message
+from ceres.conversations.models import Conversation
 from ceres.core.errors import Conflict
 from ceres.core.inbox.models import InboundEvent
 from ceres.core.inbox.registry import register_handler
 from ceres.slack import interactions
+from ceres.slack.lookups import (
+    Place,
+    conversation_of_thread,
+    designated,
+    external_id,
+    recorded_message,
+    team_member,
+    ts_time,
+)
 from ceres.slack.messages import TS
-from ceres.slack.models import CommunityChannel, ReactionCommand
-from ceres.team.models import Person
+from ceres.slack.models import ReactionCommand
+from ceres.slack.tasks import look_up_requester_name
 
 log = logging.getLogger(__name__)
 
@@ -48,58 +55,6 @@ def register() -> None:
     register_handler("slack", "message", on_message)
     register_handler("slack", "reaction_added", on_reaction)
     interactions.register()
-
-
-@dataclass(frozen=True)
-class Place:
-    """A designated channel: an account's shared channel, or a community channel."""
-
-    channel_id: str
-    account: Account | None
-
-
-def designated(channel_id: str) -> Place | None:
-    account = Account.objects.select_related("codename").filter(slack_channel_id=channel_id).first()
-    if account is not None:
-        return Place(channel_id, account)
-    if CommunityChannel.objects.filter(channel_id=channel_id).exists():
-        return Place(channel_id, None)
-    return None
-
-
-def external_id(channel_id: str, ts: str) -> str:
-    """A Slack message's id in Ceres: its channel and timestamp (unique in a workspace)."""
-    return f"slack:{channel_id}:{ts}"
-
-
-def ts_time(ts: str) -> datetime.datetime:
-    seconds, _, fraction = ts.partition(".")
-    instant = datetime.datetime.fromtimestamp(int(seconds), tz=datetime.UTC)
-    return instant + datetime.timedelta(microseconds=int((fraction + "000000")[:6]))
-
-
-def conversation_of_thread(channel_id: str, thread_ts: str) -> Conversation | None:
-    """The conversation a thread belongs to: the one started by its parent message, or the one
-    the parent message joined."""
-    found = Conversation.objects.filter(
-        slack_channel_id=channel_id, slack_thread_ts=thread_ts
-    ).first()
-    if found is not None:
-        return found
-    message = (
-        Message.objects.select_related("conversation")
-        .filter(external_id=external_id(channel_id, thread_ts))
-        .first()
-    )
-    return message.conversation if message is not None else None
-
-
-def team_member(user_id: str) -> Person | None:
-    if not user_id:
-        return None
-    return (
-        Person.objects.select_related("user").filter(slack_user_id=user_id, is_active=True).first()
-    )
 
 
 def _requester_name(place: Place, user_id: str) -> str:
@@ -183,8 +138,6 @@ def _written(event: dict[str, Any]) -> None:
 
 
 def _look_up_name(conversation_id: int) -> None:
-    from ceres.slack.tasks import look_up_requester_name
-
     look_up_requester_name.enqueue(conversation_id=conversation_id)
 
 
@@ -203,16 +156,6 @@ def _recent_conversation(place: Place, user: str, at: datetime.datetime) -> Conv
         )
         .exclude(status=Conversation.Status.CLOSED)
         .order_by("-last_customer_message_at")
-        .first()
-    )
-
-
-def recorded_message(channel: Any, ts: Any) -> Message | None:
-    if not (isinstance(channel, str) and isinstance(ts, str) and TS.match(ts)):
-        return None
-    return (
-        Message.objects.select_related("conversation")
-        .filter(Q(external_id=external_id(channel, ts)))
         .first()
     )
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 import logging
 import re
 
+from ceres.automations.services import press_button
 from ceres.conversations.models import Conversation
 from ceres.core.inbox.models import InboundEvent
 from ceres.core.inbox.registry import register_handler
-from ceres.slack.messages import TS
+from ceres.reviews.services import log_question as log_customer_question
+from ceres.slack.lookups import conversation_of_thread, designated, recorded_message, team_member
+from ceres.slack.messages import TS, parse_button_action_id
 from ceres.team.models import Person
 
 log = logging.getLogger(__name__)
@@ -23,8 +26,6 @@ def register() -> None:
 def on_block_actions(event: InboundEvent) -> None:
     """A press of a button Ceres posted (the after-hours notice's P0/P1 buttons): the rule that
     posted it decides what it does, and whether this person may press it."""
-    from ceres.automations.services import press_button
-    from ceres.slack.messages import parse_button_action_id
 
     payload = event.payload
     user = payload.get("user")
@@ -87,11 +88,9 @@ def log_question(
     conversation: Conversation | None,
     link: str,
 ) -> None:
-    from ceres.reviews.services import log_question
-    from ceres.slack.handlers import designated
 
     place = designated(channel)
-    log_question(
+    log_customer_question(
         actor=member.user,
         text=text,
         logged_by=member,
@@ -106,7 +105,6 @@ def log_question(
 def on_message_action(event: InboundEvent) -> None:
     """The "Add to questions log" message shortcut (the handbook's "send to Zapier"): a team
     member sends a customer's question to the log, with a link back to it."""
-    from ceres.slack.handlers import conversation_of_thread, recorded_message, team_member
 
     payload = event.payload
     if payload.get("callback_id") != QUESTIONS_LOG_SHORTCUT:

@@ -248,7 +248,46 @@ def post_in_thread(
         channel=CHANNEL,
         idempotency_key=idempotency_key,
         payload={"method": "chat.postMessage", "args": args},
-        ordering_key=f"slack:{channel}:{thread_ts or 'top'}",
+        ordering_key=thread_ordering_key(channel, thread_ts),
+    )
+
+
+def thread_ordering_key(channel: str, thread_ts: str | None) -> str:
+    return f"slack:{channel}:{thread_ts or 'top'}"
+
+
+def update_message(
+    *,
+    idempotency_key: str,
+    channel: str,
+    ts: str,
+    thread_ts: str | None,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+) -> OutboxMessage:
+    """Replace a message Ceres posted (in the order of its thread's messages)."""
+    args: dict[str, Any] = {"channel": channel, "ts": ts, "text": text}
+    if blocks:
+        args["blocks"] = blocks
+    return enqueue(
+        channel=CHANNEL,
+        idempotency_key=idempotency_key,
+        payload={"method": "chat.update", "args": args},
+        ordering_key=thread_ordering_key(channel, thread_ts),
+    )
+
+
+def post_ephemeral(
+    *, idempotency_key: str, channel: str, user: str, thread_ts: str | None, text: str
+) -> OutboxMessage:
+    """A message in the channel that only `user` sees."""
+    args: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+    if thread_ts:
+        args["thread_ts"] = thread_ts
+    return enqueue(
+        channel=CHANNEL,
+        idempotency_key=idempotency_key,
+        payload={"method": "chat.postEphemeral", "args": args},
     )
 
 
