@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "ceres.slack",
     "ceres.sms",
     "ceres.github",
+    "ceres.tracker",
     "ceres.automations",
     "ceres.reviews",
     "ceres.demo",
@@ -149,6 +150,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]  # the UI's CSS, JS and vendored htmx
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploaded files (bug reports' debug archives); served to signed-in users only, by Ceres.
+MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -255,3 +258,21 @@ CERES_GITHUB_BOTS = [
     for login in env("CERES_GITHUB_BOTS", "github-actions[bot],dependabot[bot]").split(",")
     if login.strip()
 ]
+# GitHub App authentication, an alternative to the token (docs/github.md): the App's id, its
+# private key (the PEM text, or the path of the .pem file) and the installation on the
+# organization. When the three are set, changes are made as the App installation (the token is
+# then unused); githubkit makes and renews the hour-long installation tokens.
+CERES_GITHUB_APP_ID = env("CERES_GITHUB_APP_ID")
+CERES_GITHUB_APP_PRIVATE_KEY = env("CERES_GITHUB_APP_PRIVATE_KEY")
+CERES_GITHUB_APP_PRIVATE_KEY_FILE = env("CERES_GITHUB_APP_PRIVATE_KEY_FILE")
+CERES_GITHUB_APP_INSTALLATION_ID = env("CERES_GITHUB_APP_INSTALLATION_ID")
+
+# The tracker (docs/tracker.md): "builtin" keeps issues inside Ceres (the embedded default: it
+# works with no GitHub at all); "github" keeps them on GitHub, mirrored here and synced both ways.
+# The public repository gets codenames only (the confidentiality firewall checks every text
+# bound for it); the confidential one takes what may not go public.
+CERES_TRACKER_BACKEND = env("CERES_TRACKER_BACKEND", "builtin")
+CERES_TRACKER_PUBLIC_REPO = env("CERES_TRACKER_PUBLIC_REPO", "public")
+CERES_TRACKER_CONFIDENTIAL_REPO = env("CERES_TRACKER_CONFIDENTIAL_REPO", "confidential")
+# The calendar whose business days count the stand-up board's days.
+CERES_TRACKER_CALENDAR = env("CERES_TRACKER_CALENDAR", "support")

@@ -21,4 +21,5 @@ urlpatterns = [
     path("integrations/slack/", include("ceres.slack.urls")),
     path("integrations/github/", include("ceres.github.urls")),
     path("questions/", include("ceres.reviews.urls")),
+    path("tracker/", include("ceres.tracker.urls")),
 ]

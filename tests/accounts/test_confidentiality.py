@@ -84,3 +84,38 @@ def test_csv_export_shows_codenames_unless_permitted(
     assert _leaks(body) == []
     shown = client.get("/api/v1/accounts/export.csv", **bearer(cse))
     assert "Acme Robotics" in shown.getvalue().decode()
+
+
+def test_other_names_are_confidential_and_kept_out_of_public_texts(
+    client: Client, acme: Account, cse: Person, engineer: Person
+) -> None:
+    import pytest
+
+    from ceres.core.errors import ConfidentialLeak, Invalid
+    from ceres.core.firewall import check_public_text
+
+    services.update_account(actor=cse.user, account=acme, aliases="Acme, acme-robotics.example")
+    acme.refresh_from_db()
+    assert acme.aliases == ["Acme", "acme-robotics.example"]
+    with pytest.raises(ConfidentialLeak) as caught:
+        check_public_text("Acme's fleet of 4,000 hosts")
+    assert "'Acme' at line 1, column 1" in caught.value.message
+    check_public_text("Kamo`oalewa's fleet of 4,000 hosts")  # the codename passes
+    # Shown only with the permission; changed only with it.
+    seen = client.get(f"/api/v1/accounts/{acme.pk}", **bearer(engineer)).json()
+    assert seen["aliases"] is None
+    assert client.get(f"/api/v1/accounts/{acme.pk}", **bearer(cse)).json()["aliases"] == [
+        "Acme",
+        "acme-robotics.example",
+    ]
+    refused = patch(client, f"/api/v1/accounts/{acme.pk}", {"aliases": ["x"]}, **bearer(engineer))
+    assert refused.status_code == 403
+    masked = json.dumps([line.changes for line in history_for(acme, can_view_confidential=False)])
+    assert "acme-robotics.example" not in masked
+    clear = json.dumps([line.changes for line in history_for(acme, can_view_confidential=True)])
+    assert "acme-robotics.example" in clear
+    # An alias may not collide with the codename (the firewall would block the codename).
+    for bad in (["Kamo`oalewa"], ["K"], [3], "x" * 201, [f"name {n}" for n in range(11)]):
+        with pytest.raises(Invalid) as error:
+            services.update_account(actor=cse.user, account=acme, aliases=bad)
+        assert error.value.field == "aliases"

@@ -28,3 +28,17 @@ def test_out_of_range_counts_exit_2_before_writing(db: None, option: str) -> Non
     assert exc.value.returncode == 2
     assert option in str(exc.value)
     assert not Person.objects.exists()
+
+
+def test_demo_issues_cover_every_stage(db: None) -> None:
+    from ceres.tracker import escalation
+    from ceres.tracker.feature_requests import stage_of
+    from ceres.tracker.models import FeatureRequest, TrackerIssue
+
+    call_command("demo", accounts=30, seed=3, issues=True, no_progress=True)
+    bugs = list(TrackerIssue.objects.filter(kind="bug"))
+    assert len(bugs) == 6
+    stages = {escalation.stage(issue) for issue in bugs}
+    assert stages == {"incoming", "investigating", "product"}
+    requests = list(FeatureRequest.objects.select_related("issue"))
+    assert len({stage_of(r, r.issue) for r in requests}) == 3

@@ -14,6 +14,7 @@ as on GitHub; an unknown repository or issue answers 404 "Not Found", an unknown
 Implemented (operation names as in githubkit's `rest.issues` / `rest.search`):
 
     issues.create               POST   /repos/{owner}/{repo}/issues                       201
+    issues.list_for_repo        GET    /repos/{owner}/{repo}/issues?state=&sort=&direction=&since=
     issues.get                  GET    /repos/{owner}/{repo}/issues/{number}
     issues.update               PATCH  /repos/{owner}/{repo}/issues/{number}
     issues.list_labels_on_issue GET    /repos/{owner}/{repo}/issues/{number}/labels
@@ -21,17 +22,32 @@ Implemented (operation names as in githubkit's `rest.issues` / `rest.search`):
     issues.set_labels           PUT    /repos/{owner}/{repo}/issues/{number}/labels
     issues.remove_all_labels    DELETE /repos/{owner}/{repo}/issues/{number}/labels       204
     issues.remove_label         DELETE /repos/{owner}/{repo}/issues/{number}/labels/{name}
-    issues.list_comments        GET    /repos/{owner}/{repo}/issues/{number}/comments
+    issues.list_comments        GET    /repos/{owner}/{repo}/issues/{number}/comments?since=
     issues.create_comment       POST   /repos/{owner}/{repo}/issues/{number}/comments     201
+    issues.add_assignees        POST   /repos/{owner}/{repo}/issues/{number}/assignees    201
+    issues.remove_assignees     DELETE /repos/{owner}/{repo}/issues/{number}/assignees
     issues.list_labels_for_repo GET    /repos/{owner}/{repo}/labels
     search.issues               GET    /search/issues?q=...
     rate_limit.get              GET    /rate_limit
+    apps.create_installation_access_token
+                                POST   /app/installations/{installation_id}/access_tokens 201
 
 Repositories come from the test (`add_repo`); issue numbers count from 1 per repository.
 Labels are the repository's, matched case-insensitively, and created (colour "ededed") when an
 issue first uses one, as GitHub does; `add_label` pre-creates one with a colour. A label name in
 a URL is percent-decoded (`%2Bmore%20info`, `~investigate`, `:incoming`); removing a label
-that is not on the issue answers 404 "Label does not exist". Assignees are any logins.
+that is not on the issue answers 404 "Label does not exist". Assignees are any logins
+(removed case-insensitively; removing one not assigned changes nothing, as on GitHub).
+
+Lists (`issues.list_for_repo`, `issues.list_comments`) page by `per_page` (30 by default, at
+most 100) and `page`, and keep what was updated at or after `since` (ISO 8601).
+`issues.list_for_repo` takes `state` (open by default, closed, all; anything else 422), `sort`
+(created by default, updated, comments) and `direction` (desc by default, asc).
+
+GitHub Apps: `add_app(app_id, public_key_pem, installation_id)` registers an App installation.
+`apps.create_installation_access_token` wants `Authorization: Bearer <JWT>` signed RS256 by the
+App's key with `iss` the App id (else 401), for a known installation (else 404); it answers a
+new `ghs_...` token (in `installation_tokens`) that the other operations then accept.
 
 Search (`q`) understands `repo:owner/name`, `is:issue`, `is:pr` (never matches: the fake has no
 pull requests), `is:open`/`is:closed`, `state:open|closed`, `label:name` / `label:"a name"`
@@ -150,6 +166,7 @@ _REPO = rf"/repos/(?P<owner>{_SEGMENT})/(?P<repo>{_SEGMENT})"
 _ISSUE = _REPO + r"/issues/(?P<number>[0-9]+)"
 ROUTES: list[_Route] = [
     ("POST", re.compile(_REPO + r"/issues"), "issues.create"),
+    ("GET", re.compile(_REPO + r"/issues"), "issues.list_for_repo"),
     ("GET", re.compile(_ISSUE), "issues.get"),
     ("PATCH", re.compile(_ISSUE), "issues.update"),
     ("GET", re.compile(_ISSUE + r"/labels"), "issues.list_labels_on_issue"),
@@ -159,16 +176,30 @@ ROUTES: list[_Route] = [
     ("DELETE", re.compile(_ISSUE + rf"/labels/(?P<name>{_SEGMENT})"), "issues.remove_label"),
     ("GET", re.compile(_ISSUE + r"/comments"), "issues.list_comments"),
     ("POST", re.compile(_ISSUE + r"/comments"), "issues.create_comment"),
+    ("POST", re.compile(_ISSUE + r"/assignees"), "issues.add_assignees"),
+    ("DELETE", re.compile(_ISSUE + r"/assignees"), "issues.remove_assignees"),
     ("GET", re.compile(_REPO + r"/labels"), "issues.list_labels_for_repo"),
     ("GET", re.compile(r"/search/issues"), "search.issues"),
     ("GET", re.compile(r"/rate_limit"), "rate_limit.get"),
+    (
+        "POST",
+        re.compile(r"/app/installations/(?P<installation_id>[0-9]+)/access_tokens"),
+        "apps.create_installation_access_token",
+    ),
 ]
+# Operations authenticated by the App's JWT, not by a token.
+JWT_OPERATIONS = ("apps.create_installation_access_token",)
 
 _QUERY_TERM = re.compile(r'(-?)([a-z_]+):(?:"([^"]*)"|(\S+))|"([^"]*)"|(\S+)')
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _label_names(value: Any) -> list[str]:
@@ -214,6 +245,8 @@ class GitHubFake(FakeHttpServer):
         super().__init__(hang_seconds=hang_seconds)
         self.token = token
         self.tokens = {token}
+        self.installation_tokens: list[str] = []
+        self._apps: dict[str, tuple[str, set[int]]] = {}  # app id -> (public key, installations)
         self.login = login
         self.clock = clock  # ISO 8601 UTC timestamps for created_at / updated_at
         self.requests: list[GitHubCall] = []
@@ -234,6 +267,10 @@ class GitHubFake(FakeHttpServer):
             "issues.list_labels_for_repo": self._list_repo_labels,
             "search.issues": self._search_issues,
             "rate_limit.get": self._rate_limit,
+            "issues.list_for_repo": self._list_repo_issues,
+            "issues.add_assignees": self._add_assignees,
+            "issues.remove_assignees": self._remove_assignees,
+            "apps.create_installation_access_token": self._installation_token,
         }
 
     def start(self) -> GitHubFake:
@@ -277,6 +314,13 @@ class GitHubFake(FakeHttpServer):
         with self._lock:
             self._repos[(owner.lower(), name.lower())] = repo
         return repo
+
+    def add_app(self, app_id: int | str, public_key_pem: str, installation_id: int) -> None:
+        """A GitHub App whose JWTs (signed by the private key of `public_key_pem`) may ask
+        for tokens of `installation_id`."""
+        with self._lock:
+            _, installations = self._apps.get(str(app_id), (public_key_pem, set()))
+            self._apps[str(app_id)] = (public_key_pem, {*installations, installation_id})
 
     def add_label(
         self, owner: str, repo: str, name: str, *, color: str = "ededed", description: str = ""
@@ -444,7 +488,7 @@ class GitHubFake(FakeHttpServer):
         try:
             if call.token is None:
                 raise GitHubError(401, "Requires authentication")
-            if call.token not in self.tokens:
+            if call.token not in self.tokens and call.operation not in JWT_OPERATIONS:
                 raise GitHubError(401, "Bad credentials")
             handler = self._handlers.get(call.operation)
             if handler is None:
@@ -660,7 +704,90 @@ class GitHubFake(FakeHttpServer):
 
     def _list_comments(self, call: GitHubCall) -> tuple[int, Any]:
         repo, issue = self._issue_at(call)
-        return 200, copy.deepcopy(repo["comments"].get(issue["number"], []))
+        comments = repo["comments"].get(issue["number"], [])
+        since = self._since(call)
+        found = [c for c in comments if since is None or _parse_time(c["updated_at"]) >= since]
+        return 200, copy.deepcopy(self._page(call, found))
+
+    @staticmethod
+    def _since(call: GitHubCall) -> datetime | None:
+        raw = call.query.get("since")
+        if not raw:
+            return None
+        try:
+            return _parse_time(raw)
+        except ValueError:
+            raise GitHubError(422, "Validation Failed") from None
+
+    @staticmethod
+    def _page(call: GitHubCall, items: list[Any]) -> list[Any]:
+        try:
+            per_page = max(1, min(int(call.query.get("per_page") or 30), 100))
+            page = max(1, int(call.query.get("page") or 1))
+        except ValueError:
+            raise GitHubError(422, "Validation Failed") from None
+        return items[(page - 1) * per_page : page * per_page]
+
+    def _list_repo_issues(self, call: GitHubCall) -> tuple[int, Any]:
+        repo = self._repo(call.params["owner"], call.params["repo"])
+        state = call.query.get("state") or "open"
+        sort = call.query.get("sort") or "created"
+        direction = call.query.get("direction") or "desc"
+        if state not in ("open", "closed", "all") or sort not in ("created", "updated", "comments"):
+            raise GitHubError(422, "Validation Failed")
+        if direction not in ("asc", "desc"):
+            raise GitHubError(422, "Validation Failed")
+        since = self._since(call)
+        found = [
+            issue
+            for issue in repo["issues"].values()
+            if (state == "all" or issue["state"] == state)
+            and (since is None or _parse_time(issue["updated_at"]) >= since)
+        ]
+
+        def key(issue: dict[str, Any]) -> tuple[Any, int]:
+            if sort == "comments":
+                return len(repo["comments"].get(issue["number"], [])), issue["id"]
+            return issue[f"{sort}_at"], issue["id"]
+
+        found.sort(key=key, reverse=direction == "desc")
+        return 200, [self._issue_json(repo, issue) for issue in self._page(call, found)]
+
+    def _add_assignees(self, call: GitHubCall) -> tuple[int, Any]:
+        repo, issue = self._issue_at(call)
+        logins = self._logins(self._body(call).get("assignees"))
+        issue["assignees"] = list(dict.fromkeys([*issue["assignees"], *logins]))
+        issue["updated_at"] = self.clock()
+        return 201, self._issue_json(repo, issue)
+
+    def _remove_assignees(self, call: GitHubCall) -> tuple[int, Any]:
+        repo, issue = self._issue_at(call)
+        gone = {login.casefold() for login in self._logins(self._body(call).get("assignees"))}
+        issue["assignees"] = [a for a in issue["assignees"] if a.casefold() not in gone]
+        issue["updated_at"] = self.clock()
+        return 200, self._issue_json(repo, issue)
+
+    def _installation_token(self, call: GitHubCall) -> tuple[int, Any]:
+        import jwt
+
+        try:
+            claims = jwt.decode(call.token or "", options={"verify_signature": False})
+            public_key, installations = self._apps[str(claims.get("iss"))]
+            jwt.decode(call.token or "", public_key, algorithms=["RS256"])
+        except (jwt.PyJWTError, KeyError):
+            raise GitHubError(401, "A JSON web token could not be decoded") from None
+        if int(call.params["installation_id"]) not in installations:
+            raise GitHubError(404, "Not Found")
+        token = f"ghs_fake{next(self._ids)}"
+        self.tokens.add(token)
+        self.installation_tokens.append(token)
+        expires = datetime.fromtimestamp(time.time() + 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return 201, {
+            "token": token,
+            "expires_at": expires,
+            "permissions": {"issues": "write", "metadata": "read"},
+            "repository_selection": "all",
+        }
 
     def _create_comment(self, call: GitHubCall) -> tuple[int, Any]:
         repo, issue = self._issue_at(call)

@@ -126,8 +126,9 @@ def test_changes_are_described_field_by_field(write: Write, demo_text: str) -> N
             'timezone: UTC\n    working_hours:\n      mon: ["08:00',
         )
         .replace(
-            "      - conversations.add_message\n  - key: evangelist",
-            "      - conversations.add_message\n      - accounts.add_contact\n  - key: evangelist",
+            "      - tracker.change_trackerissue\n  - key: evangelist",
+            "      - tracker.change_trackerissue\n      - accounts.add_contact\n"
+            "  - key: evangelist",
         )
         .replace("{key: premium, name: Fleet Premium}", "{key: premium, name: Fleet Premium+}")
     )
@@ -137,8 +138,8 @@ def test_changes_are_described_field_by_field(write: Write, demo_text: str) -> N
         "~ person lena@example.com: github lpark -> lena-park; timezone America/Chicago -> UTC",
         "~ product premium: name 'Fleet Premium' -> 'Fleet Premium+'",
     ]
-    assert result.unchanged == 40  # 30 of the team and products, 8 of calendars, SLAs, replies,
-    # 1 automation, 1 community channel
+    assert result.unchanged == 43  # 30 of the team and products, 8 of calendars, SLAs, replies,
+    # 1 automation, 1 community channel, 2 trackers, 1 bug workflow
     applied = apply_path(write(edited))
     assert applied.changes == result.changes
     lena = Person.objects.get(email="lena@example.com")
@@ -203,7 +204,8 @@ def test_the_playbook_updates_roles_made_elsewhere(write: Write, roles: dict[str
         "~ role cse: permissions -accounts.add_account -accounts.add_contact "
         "-accounts.change_account -accounts.change_contact "
         "-conversations.add_conversation -conversations.add_message "
-        "-conversations.change_conversation -conversations.view_conversation"
+        "-conversations.change_conversation -conversations.view_conversation "
+        "-tracker.add_trackerissue -tracker.change_trackerissue -tracker.view_trackerissue"
     )
     assert result.changes[1] == "~ role engineer: position 0 -> 1"
     assert result.kept == ["  role vp-cs: not in playbook, kept"]

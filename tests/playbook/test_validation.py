@@ -56,7 +56,7 @@ def test_an_unknown_section_lists_the_sections(write: Write) -> None:
     assert refused(write, text) == [
         f"FILE:{line_of(text, 'peeple')}: peeple: unknown section 'peeple'; did you mean "
         "'people'? (sections here: version, organization, roles, people, products, checklists, "
-        "calendars, sla_policies, saved_replies, automations, channels)"
+        "calendars, sla_policies, saved_replies, automations, channels, bug_workflow)"
     ]
 
 

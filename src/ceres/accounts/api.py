@@ -44,6 +44,8 @@ class AccountOut(Schema):
     name: str
     codename: str
     legal_name: str | None
+    # Confidential: null unless the caller has accounts.view_confidential.
+    aliases: list[str] | None
     kind: str
     product: str | None
     deployment: str
@@ -78,8 +80,12 @@ CrmId = Annotated[str, Field(max_length=64)]
 TeamMemberRef = Annotated[str, Field(max_length=254, description="a username or an e-mail")]
 
 
+Aliases = Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=10)]
+
+
 class AccountIn(BodySchema):
     legal_name: LegalName
+    aliases: Aliases = []
     kind: KindIn = "customer"
     codename: Annotated[str, Field(max_length=100)] = ""
     product: ProductKey | None = None
@@ -97,6 +103,7 @@ class AccountPatch(BodySchema):
     renewal date)."""
 
     legal_name: LegalName = omittable()
+    aliases: Aliases = omittable()
     kind: KindIn = omittable()
     product: ProductKey | None = None
     deployment: DeploymentIn = omittable()
@@ -182,6 +189,7 @@ def account_fields(account: Account, *, confidential: bool) -> dict[str, Any]:
         "name": account.legal_name if confidential else account.codename.name,
         "codename": account.codename.name,
         "legal_name": account.legal_name if confidential else None,
+        "aliases": account.aliases if confidential else None,
         "kind": account.kind,
         "product": account.product.key if account.product else None,
         "deployment": account.deployment,
@@ -198,6 +206,7 @@ def account_fields(account: Account, *, confidential: bool) -> dict[str, Any]:
 LIST_COLUMNS = (
     "id",
     "legal_name",
+    "aliases",
     "codename__name",
     "kind",
     "product__key",
@@ -219,6 +228,7 @@ def row_fields(row: dict[str, Any], *, confidential: bool) -> dict[str, Any]:
     row["codename"] = row.pop("codename__name")
     row["name"] = legal_name if confidential else row["codename"]
     row["legal_name"] = legal_name if confidential else None
+    row["aliases"] = row["aliases"] if confidential else None
     row["product"] = row.pop("product__key")
     row["csm_owner"] = row.pop("csm_owner__user__username")
     return row
@@ -350,7 +360,7 @@ def get_account(request: HttpRequest, account_id: RecordId) -> AccountOut:
 def update_account(request: HttpRequest, account_id: RecordId, payload: AccountPatch) -> AccountOut:
     _require(request, "accounts.change_account")
     changes = payload.model_dump(exclude_unset=True)
-    if "legal_name" in changes and not _confidential(request):
+    if ("legal_name" in changes or "aliases" in changes) and not _confidential(request):
         raise PermissionDenied("you need the permission accounts.view_confidential")
     account = services.update_account(
         actor=request_user(request), account=selectors.get_account(account_id), **changes

@@ -71,6 +71,13 @@ class AccountFieldsForm(forms.Form):
     """The fields of an account a person may set (the codename only at creation)."""
 
     legal_name = forms.CharField(max_length=200, label="Legal name")
+    aliases = forms.CharField(
+        required=False,
+        max_length=2_000,
+        label="Other names",
+        help_text="Short names, product or domain names, comma-separated: kept out of public "
+        "texts like the legal name.",
+    )
     kind = forms.ChoiceField(choices=Account.Kind.choices, label="Kind")
     product = forms.ChoiceField(required=False, label="Product")
     deployment = forms.ChoiceField(choices=Account.Deployment.choices, label="Deployment")
@@ -103,6 +110,7 @@ class AccountFieldsForm(forms.Form):
         self.fields["slack_channel_id"].widget.attrs["placeholder"] = "C0123ABCD"
         if not with_legal_name:
             del self.fields["legal_name"]
+            del self.fields["aliases"]
 
     def values(self) -> dict[str, Any]:
         """Keyword arguments for the services (keys as the services name them)."""
@@ -128,6 +136,7 @@ def account_initial(account: Account) -> dict[str, Any]:
     renewal: datetime.date | None = account.renewal_date
     return {
         "legal_name": account.legal_name,
+        "aliases": ", ".join(account.aliases or []),
         "kind": account.kind,
         "product": account.product.key if account.product else "",
         "deployment": account.deployment,

@@ -54,6 +54,9 @@ class Account(models.Model):
     # Confidential: shown only with accounts.view_confidential.
     legal_name = models.CharField(max_length=200)
     legal_name_folded = models.CharField(max_length=200, db_index=True)
+    # Confidential too: other names the customer goes by ("Acme" for "Acme Robotics", a
+    # product or domain name). The firewall keeps them out of public texts like the legal name.
+    aliases = models.JSONField(default=list, blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CUSTOMER)
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"

@@ -39,6 +39,11 @@ def display_name(account: Account, user: Viewer | None) -> str:
 def confidential_names() -> list[str]:
     """Every real name the firewall must keep out of public destinations."""
     names = list(Account.objects.values_list("legal_name", flat=True))
+    names += [
+        alias
+        for aliases in Account.objects.values_list("aliases", flat=True)
+        for alias in aliases or []
+    ]
     names += [n for n in Contact.objects.values_list("name", flat=True) if n]
     return names
 

@@ -30,6 +30,7 @@ from ceres.team.models import Person
 
 ACCOUNT_FIELDS = (
     "legal_name",
+    "aliases",
     "kind",
     "product",
     "deployment",
@@ -41,7 +42,8 @@ ACCOUNT_FIELDS = (
     "csm_owner",
     "renewal_date",
 )
-ACCOUNT_CONFIDENTIAL = ("legal_name",)
+ACCOUNT_CONFIDENTIAL = ("legal_name", "aliases")
+MAX_ALIASES = 10
 CONTACT_FIELDS = ("name", "email", "slack_user_id", "role", "title", "is_active")
 CONTACT_CONFIDENTIAL = ("name", "email", "slack_user_id")
 
@@ -145,6 +147,30 @@ def _check_legal_name(legal_name: str, *, account: Account | None = None) -> str
 # --- accounts --------------------------------------------------------------------------------
 
 
+def _check_aliases(value: Any, *, codename: str) -> list[str]:
+    """Other names of the customer: a list, or one comma-separated text (the form's). None may
+    collide with the codename, or the firewall would block the codename itself."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise Invalid("a list of names", field="aliases")
+    aliases: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise Invalid("a list of names", field="aliases")
+        name = clean_text(item, field="aliases", max_length=200, collapse_spaces=True)
+        if not name or name in aliases:
+            continue
+        if len(fold_compact(name)) < 2:
+            raise Invalid(f"{name!r} is too short to be a name", field="aliases")
+        if codenames.names_collide(codename, name):
+            raise Invalid(f"{name!r} collides with the codename {codename!r}", field="aliases")
+        aliases.append(name)
+    if len(aliases) > MAX_ALIASES:
+        raise Invalid(f"at most {MAX_ALIASES} names", field="aliases")
+    return aliases
+
+
 def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
     cleaned = dict(values)
     if "kind" in cleaned and cleaned["kind"] not in Account.Kind.values:
@@ -211,6 +237,7 @@ def create_account(
     crm_id: str = "",
     csm_owner: str | int | Person | None = None,
     renewal_date: datetime.date | str | None = None,
+    aliases: list[str] | str = "",
 ) -> Account:
     legal_name = _check_legal_name(legal_name)
     values = _clean_account_fields(
@@ -242,6 +269,7 @@ def create_account(
     account = Account(
         codename=chosen,
         legal_name=legal_name,
+        aliases=_check_aliases(aliases, codename=chosen.name),
         legal_name_folded=fold(legal_name),
         github_label=chosen.label,
         **values,
@@ -280,6 +308,8 @@ def update_account(*, actor: Actor, account: Account, **changes: Any) -> Account
     if "legal_name" in changes:
         values["legal_name"] = _check_legal_name(changes["legal_name"], account=account)
         values["legal_name_folded"] = fold(values["legal_name"])
+    if "aliases" in changes:
+        values["aliases"] = _check_aliases(changes["aliases"], codename=account.codename.name)
     before = snapshot(account, ACCOUNT_FIELDS)
     for key, value in values.items():
         setattr(account, key, value)

@@ -217,7 +217,9 @@ def account_fields(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
             return redirect("accounts:detail", account_id=account.pk)
         return render(request, "accounts/_fields_card.html", _context(request, account))
     require(request, "accounts.change_account")
-    if "legal_name" in request.POST and not selectors.can_view_confidential(request.user):
+    if ("legal_name" in request.POST or "aliases" in request.POST) and not (
+        selectors.can_view_confidential(request.user)
+    ):
         raise PermissionDenied("You need the permission accounts.view_confidential.")
     account = selectors.get_account(account_id)
     form = _fields_form(request, account, request.POST)

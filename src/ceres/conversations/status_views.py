@@ -1,6 +1,7 @@
 """An account's support status: its open conversations with the state of their SLA clocks,
-as a page (/accounts/<id>/status/) and as the "Conversations" card of the account page. The
-tracker adds the account's open bugs here later."""
+as a page (/accounts/<id>/status/) and as the "Conversations" card of the account page; with
+the account's open bugs (`bug` and its customer label) and feature requests from the tracker, for
+status updates and meeting prep."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ceres.conversations.display import ClockView, Countdown, clock_views, count
 from ceres.conversations.models import Conversation
 from ceres.core.web import HtmxHttpRequest, require, ui_view, viewer
 from ceres.sla import selectors as sla_selectors
+from ceres.tracker import issue_summaries
 
 VIEW = "conversations.view_conversation"
 MAX_ROWS = 500  # an account with more open conversations has a bigger problem than this page
@@ -42,7 +44,7 @@ def _open_of(account: Account, user: Any) -> QuerySet[Conversation]:
 @require_safe
 @ui_view
 def account_status_page(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
-    """The account's open conversations with their SLA state (open bugs join it later)."""
+    """The account's open conversations with their SLA state, its open bugs and requests."""
     require(request, VIEW)
     user = viewer(request)
     account = account_selectors.get_account(account_id)
@@ -68,6 +70,7 @@ def account_status_page(request: HtmxHttpRequest, account_id: int) -> HttpRespon
         "breached": sum(1 for r in rows if r.countdown and r.countdown.overdue),
         "soon": sum(1 for r in rows if r.countdown and r.countdown.css == "soon"),
         "now": now,
+        "tracker": issue_summaries.for_account(account, user),
     }
     return render(request, "conversations/account_status.html", context)
 

@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import register_converter
 from django.utils.cache import patch_vary_headers
@@ -54,13 +55,15 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-View = Callable[Concatenate[HtmxHttpRequest, P], HttpResponse]
+View = Callable[Concatenate[HtmxHttpRequest, P], HttpResponseBase]
 
 
 def ui_view(view: View[P]) -> View[P]:
     """Login required, domain errors answered as pages, and `Vary` set for htmx fragments."""
 
-    def wrapped(request: HtmxHttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+    def wrapped(
+        request: HtmxHttpRequest, /, *args: P.args, **kwargs: P.kwargs
+    ) -> HttpResponseBase:
         if not request.user.is_authenticated:
             if request.htmx:
                 back = request.htmx.current_url_abs_path or "/"

@@ -1,2 +1,3 @@
-"""The GitHub integration: the webhook receiver now; the tracker's client and label sync come
-with the bug-report workflow (issue 5)."""
+"""The GitHub integration: the signed webhook receiver, the `github` outbox channel, the tracker
+backend that mirrors Ceres's issues to GitHub, and the handlers that bring GitHub's changes back
+("+" labels, issues, labels, assignees, comments)."""

@@ -7,7 +7,10 @@ class GitHubConfig(AppConfig):
     verbose_name = "GitHub"
 
     def ready(self) -> None:
-        from ceres.github import handlers, outbox
+        from ceres.github import handlers, outbox, tracker
 
         outbox.register()
         handlers.register()
+        # The tracker's GitHub backend (register_backend("github", GitHubBackend())) and the
+        # senders of its outbox messages.
+        tracker.register()

@@ -6,8 +6,8 @@ wrong signature, or no configured secret, is a 401, logged, nothing stored. A ve
 is stored in the inbox under `X-GitHub-Delivery` and acknowledged at once; a redelivery (GitHub's
 "Redeliver", or a retry) finds the stored event and changes nothing. A body that is not JSON
 after a good signature is a 400. The event type is GitHub's event and action
-(`issue_comment.created`, `issues.labeled`); handlers come with the tracker (issue 5), and until
-then events are stored and marked ignored.
+(`issue_comment.created`, `issues.labeled`), processed by the handlers in handlers.py; an event
+with no handler is stored and marked ignored.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ Kind = Literal[
     "saved_reply",
     "automation",
     "community_channel",
+    "tracker",
+    "bug_workflow",
 ]
 
 

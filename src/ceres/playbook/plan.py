@@ -2,7 +2,8 @@
 
 A `Change` (changes.py) carries both what a person reads (`describe()`) and the keyword
 arguments of the service call that makes it, so the dry run prints exactly what the apply would
-do. The sections of calendars, SLA policies and saved replies are planned in `sla_plan.py`.
+do. The sections of calendars, SLA policies and saved replies are planned in `sla_plan.py`; the
+bug workflow and the tracker repositories in `tracker_plan.py`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ceres.core.hours import validate_weekly_hours
-from ceres.playbook import automation_plan, channel_plan, sla_plan
+from ceres.playbook import automation_plan, channel_plan, sla_plan, tracker_plan
 from ceres.playbook.changes import Change, Plan, compare
 from ceres.playbook.checks import new_username
 from ceres.playbook.errors import DocPath, Problem
@@ -229,4 +230,6 @@ def make_plan(spec: PlaybookSpec, state: State) -> Plan:
     sla_plan.saved_replies(spec, state, planner.plan)
     automation_plan.automations(spec, state, planner.plan)
     channel_plan.channels(spec, state, planner.plan)
+    tracker_plan.trackers(spec, state, planner.plan)
+    tracker_plan.bug_workflow(spec, state, planner.plan)
     return planner.plan

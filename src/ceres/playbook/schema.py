@@ -37,6 +37,7 @@ from ceres.conversations.services import MAX_BODY
 from ceres.core.durations import EXAMPLE, parse_duration
 from ceres.core.errors import Invalid
 from ceres.core.hours import validate_timezone
+from ceres.tracker.config import parse_tracker
 
 SUPPORTED_VERSION = 1
 ONE, MANY = "<one>", "<many>"  # union tags: never a key a playbook can write at that place
@@ -140,6 +141,16 @@ def _timezone(value: str) -> str:
         return validate_timezone(value.strip())
     except Invalid as exc:
         raise _refuse(f"{exc.message}, e.g. America/Chicago or Europe/Berlin") from exc
+
+
+def _tracker(value: str) -> str:
+    """`github:owner/name` or `builtin:name`; empty goes back to the server settings."""
+    if not value.strip():
+        return ""
+    try:
+        return str(parse_tracker(value))
+    except Invalid as exc:
+        raise _refuse(exc.message) from None
 
 
 def _step_from_text(value: Any) -> Any:
@@ -256,6 +267,9 @@ class Spec(BaseModel):
 class OrganizationSpec(Spec):
     name: Annotated[str, AfterValidator(_text(200))]
     product_name: Annotated[str, AfterValidator(_text(100))]
+    # The tracker's repositories (tracker_plan.py); left out: the stored one is kept.
+    public_tracker: Annotated[str, AfterValidator(_tracker)] | None = None
+    confidential_tracker: Annotated[str, AfterValidator(_tracker)] | None = None
 
 
 class RoleSpec(Spec):
@@ -386,6 +400,48 @@ class ChannelSpec(Spec):
     name: str | None = None
 
 
+class EscalateSpec(Spec):
+    remove: list[str] | None = None
+    add: list[str] | None = None
+
+
+class AddLabelsSpec(Spec):
+    add: list[str] | None = None
+
+
+class StandupSpec(Spec):
+    label: str | None = None
+    remove_on_business_day: int | None = None
+    calendar: str | None = None
+
+
+class PlusLabelsSpec(Spec):
+    prefix: str | None = None
+    remove_when: str | None = None
+    ignore_bots: list[str] | None = None
+
+
+class FeatureRequestLabelsSpec(Spec):
+    prioritized_label: str | None = None
+    feedback_label: str | None = None
+
+
+class BugWorkflowSpec(Spec):
+    """The bug-report label workflow. Only the shape is checked here; the values (label names,
+    the business day, labels named twice in ways that cannot work) are checked by the tracker's
+    own reader, `tracker.workflow_spec.read_workflow` (tracker_plan.py). A field left out takes
+    the handbook's default."""
+
+    labels_on_file: list[str] | None = None
+    escalate: EscalateSpec | None = None
+    standup: StandupSpec | None = None
+    reproduced: AddLabelsSpec | None = None
+    not_reproduced: AddLabelsSpec | None = None
+    plus_labels: PlusLabelsSpec | None = None
+    customer_label_prefix: str | None = None
+    feature_requests: FeatureRequestLabelsSpec | None = None
+
+
 class PlaybookSpec(Spec):
     version: Version
     organization: OrganizationSpec | None = None
@@ -398,3 +454,4 @@ class PlaybookSpec(Spec):
     saved_replies: dict[Key, SavedReply] | None = None
     automations: list[AutomationSpec] | None = None
     channels: list[ChannelSpec] | None = None
+    bug_workflow: BugWorkflowSpec | None = None

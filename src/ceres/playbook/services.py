@@ -20,7 +20,15 @@ from ceres.automations import services as automation_services
 from ceres.conversations import services as conversation_services
 from ceres.core.audit.services import Actor, acting_as, diff, record_change, snapshot
 from ceres.core.errors import CeresError
-from ceres.playbook import automation_plan, channel_plan, checks, shape, sla_checks, state
+from ceres.playbook import (
+    automation_plan,
+    channel_plan,
+    checks,
+    shape,
+    sla_checks,
+    state,
+    tracker_plan,
+)
 from ceres.playbook.errors import DocPath, Locator, PlaybookError, Problem
 from ceres.playbook.loader import Document, load_bytes
 from ceres.playbook.models import Organization, PlaybookApplication
@@ -30,6 +38,7 @@ from ceres.sla import services as sla_services
 from ceres.slack import services as slack_services
 from ceres.team import selectors as team_selectors
 from ceres.team import services as team_services
+from ceres.tracker import config as tracker_config
 
 __all__ = ["DEMO_PLAYBOOK", "ApplyResult", "PlaybookError", "apply_path", "save_organization"]
 
@@ -93,6 +102,7 @@ def _checked(document: Document) -> tuple[PlaybookSpec, state.State]:
     stored = state.read()
     problems = checks.check(spec, stored) + sla_checks.check(spec, stored)
     problems += automation_plan.check(spec, stored) + channel_plan.check(spec, stored)
+    problems += tracker_plan.check(spec, stored)
     if problems:
         raise document.locator.error(problems)
     return spec, stored
@@ -126,6 +136,10 @@ def _write(change: Change) -> None:
         automation_services.save_rule(actor=None, **values)
     elif change.kind == "community_channel":
         slack_services.save_community_channel(actor=None, **values)
+    elif change.kind == "tracker":
+        tracker_config.save_trackers(actor=None, **values)
+    elif change.kind == "bug_workflow":
+        tracker_config.save_workflow(actor=None, **values)
     else:  # pragma: no cover - the Kind literal lists every kind
         raise AssertionError(change.kind)
 
@@ -146,6 +160,8 @@ SERVICE_FIELDS: dict[str, dict[str, str | None]] = {
         "buttons": "on_button",
         "schedule": "every",
     },
+    # A tracker's change is at its own field already.
+    "tracker": {"public_tracker": None, "confidential_tracker": None},
 }
 
 

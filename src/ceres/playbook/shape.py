@@ -22,11 +22,8 @@ from ceres.playbook.schema import MANY, ONE, SHAPE_ERROR, PlaybookSpec
 NOT_SUPPORTED_YET: dict[DocPath, str] = {
     ("rotations",): "on-call rotations",
     ("escalation_chains",): "escalation chains",
-    ("bug_workflow",): "the bug-report label workflow",
     ("rituals",): "rituals",
     ("onboarding",): "onboarding checklists",
-    ("organization", "public_tracker"): "the GitHub bug tracker",
-    ("organization", "confidential_tracker"): "the GitHub bug tracker",
 }
 
 

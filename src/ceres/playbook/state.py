@@ -1,9 +1,9 @@
 """What the database holds today, in the same terms as the playbook, for checks and the diff.
 
 This module reads the models of the apps the playbook manages (team, accounts, sla,
-conversations) directly, read-only: the diff needs the raw stored value of exactly the fields the
-playbook manages, and a selector per field in each app would only mirror the models. Every write
-still goes through the apps' services.
+conversations, and the tracker's settings through tracker_plan) directly, read-only: the diff
+needs the raw stored value of exactly the fields the playbook manages, and a selector per field
+in each app would only mirror the models. Every write still goes through the apps' services.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from ceres.accounts.models import ChecklistTemplate, Product
 from ceres.automations.models import AutomationRule
 from ceres.conversations.models import SavedReply
-from ceres.playbook import channel_plan
+from ceres.playbook import channel_plan, tracker_plan
 from ceres.playbook.automation_plan import StoredAutomation
 from ceres.playbook.automation_plan import stored as stored_automation
 from ceres.playbook.models import Organization
@@ -95,6 +95,7 @@ class State:
     usernames: frozenset[str]
     automations: dict[str, StoredAutomation] = field(default_factory=dict)  # in run order
     community_channels: dict[str, str] = field(default_factory=dict)  # Slack id -> name
+    tracker: tracker_plan.StoredTrackerSettings | None = None  # workflow and repositories
 
 
 def _permission_name(app_label: str, codename: str) -> str:
@@ -179,4 +180,5 @@ def read() -> State:
             for rule in AutomationRule.objects.order_by("position", "key")
         },
         community_channels=channel_plan.stored(),
+        tracker=tracker_plan.stored(),
     )

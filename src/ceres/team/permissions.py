@@ -18,6 +18,7 @@ CERES_APPS = (
     "slack",
     "automations",
     "reviews",
+    "tracker",
 )
 ALL = "all"
 

@@ -41,6 +41,7 @@ class Command(BaseCommand):
                 "demo",
                 accounts=options["demo_accounts"],
                 conversations=80,
+                issues=True,
                 seed=1,
                 no_progress=True,
             )

@@ -17,6 +17,7 @@ from ceres.accounts.models import Product
 from ceres.core.errors import CeresError
 from ceres.demo.conversations import make_conversations
 from ceres.demo.generator import account_rows
+from ceres.demo.issues import make_issues
 from ceres.playbook import selectors as playbook_selectors
 from ceres.playbook import services as playbook_services
 from ceres.team.models import Person
@@ -39,6 +40,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--conversations", type=int, default=0, help="recent support conversations to add"
         )
+        parser.add_argument(
+            "--issues", action="store_true", help="add bug reports and feature requests"
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -57,6 +61,9 @@ class Command(BaseCommand):
             if conversations:
                 make_conversations(count=conversations, seed=options["seed"])
                 self.stdout.write(f"created {conversations} demo conversations")
+            if options["issues"]:
+                made = make_issues(seed=options["seed"])
+                self.stdout.write(f"created {made} demo issues")
         except CeresError as exc:
             raise CommandError(f"{exc.field}: {exc.message}", returncode=2) from exc
 
