@@ -329,20 +329,22 @@ def send_remove_label(message: OutboxMessage, args: dict[str, Any]) -> str:
     return f"{owner}/{repo}#{number}:-{args['name']}"
 
 
-def send_add_assignees(message: OutboxMessage, args: dict[str, Any]) -> str:
+def _change_assignees(args: dict[str, Any], *, add: bool) -> str:
     owner, repo, number = _on_github(_mirrored(args))
     client = github_client()
-    with github_errors("issues.add_assignees"):
-        client.rest.issues.add_assignees(owner, repo, number, assignees=args["assignees"])
-    return f"{owner}/{repo}#{number}:@+{','.join(args['assignees'])}"[:200]
+    method = "issues.add_assignees" if add else "issues.remove_assignees"
+    call = client.rest.issues.add_assignees if add else client.rest.issues.remove_assignees
+    with github_errors(method):
+        call(owner, repo, number, assignees=args["assignees"])
+    return f"{owner}/{repo}#{number}:@{'+' if add else '-'}{','.join(args['assignees'])}"[:200]
+
+
+def send_add_assignees(message: OutboxMessage, args: dict[str, Any]) -> str:
+    return _change_assignees(args, add=True)
 
 
 def send_remove_assignees(message: OutboxMessage, args: dict[str, Any]) -> str:
-    owner, repo, number = _on_github(_mirrored(args))
-    client = github_client()
-    with github_errors("issues.remove_assignees"):
-        client.rest.issues.remove_assignees(owner, repo, number, assignees=args["assignees"])
-    return f"{owner}/{repo}#{number}:@-{','.join(args['assignees'])}"[:200]
+    return _change_assignees(args, add=False)
 
 
 def send_update(message: OutboxMessage, args: dict[str, Any]) -> str:

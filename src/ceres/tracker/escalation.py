@@ -12,6 +12,7 @@ tracker, audited) and is refused, naming the stage, when it does not apply.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -54,52 +55,41 @@ def _fresh(issue: TrackerIssue) -> TrackerIssue:
 
 
 @transaction.atomic
+def _move(
+    *, actor: Actor, issue: TrackerIssue, move: str, add: Sequence[str], remove: Sequence[str]
+) -> TrackerIssue:
+    """One move of the state machine: checked against the stage under the issue's lock, the
+    labels changed through the tracker (mirrored, audited as `tracker.<move>`)."""
+    issue = services._lock(issue)
+    _check_move(_fresh(issue), move)
+    services.change_labels(
+        actor=actor, issue=issue, add=add, remove=remove, action=f"tracker.{move}"
+    )
+    if move != "escalate":  # a verdict answers the request for fresh details
+        TrackerIssue.objects.filter(pk=issue.pk).update(needs_update_since=None)
+    return _fresh(issue)
+
+
 def escalate(*, actor: Actor, issue: TrackerIssue) -> TrackerIssue:
     """Remove :incoming and :reproduce, add ~investigate and :help-customers."""
-    issue = services._lock(issue)
-    _check_move(_fresh(issue), "escalate")
     wf = current()
-    services.change_labels(
-        actor=actor,
-        issue=issue,
-        add=wf.escalate_add,
-        remove=wf.escalate_remove,
-        action="tracker.escalate",
+    return _move(
+        actor=actor, issue=issue, move="escalate", add=wf.escalate_add, remove=wf.escalate_remove
     )
-    return _fresh(issue)
 
 
-@transaction.atomic
 def mark_reproduced(*, actor: Actor, issue: TrackerIssue) -> TrackerIssue:
     """Reproduced: to the :product drafting board, off the stand-up board."""
-    issue = services._lock(issue)
-    _check_move(_fresh(issue), "reproduced")
     wf = current()
-    services.change_labels(
-        actor=actor,
-        issue=issue,
-        add=wf.reproduced_add,
-        remove=(wf.standup_label, *wf.not_reproduced_add),
-        action="tracker.reproduced",
-    )
-    return _fresh(issue)
+    remove = (wf.standup_label, *wf.not_reproduced_add)
+    return _move(actor=actor, issue=issue, move="reproduced", add=wf.reproduced_add, remove=remove)
 
 
-@transaction.atomic
 def mark_not_reproduced(*, actor: Actor, issue: TrackerIssue) -> TrackerIssue:
     """Not reproduced: :incoming and :reproduce back, so QA triages it."""
-    issue = services._lock(issue)
-    _check_move(_fresh(issue), "not_reproduced")
     wf = current()
-    services.change_labels(
-        actor=actor,
-        issue=issue,
-        add=wf.not_reproduced_add,
-        remove=(wf.standup_label,),
-        action="tracker.not_reproduced",
-    )
-    TrackerIssue.objects.filter(pk=issue.pk).update(needs_update_since=None)
-    return _fresh(issue)
+    add, remove = wf.not_reproduced_add, (wf.standup_label,)
+    return _move(actor=actor, issue=issue, move="not_reproduced", add=add, remove=remove)
 
 
 def today_on_board(now: datetime.datetime | None = None) -> datetime.date:
