@@ -86,6 +86,8 @@ def test_filing_and_escalating_a_bug_report_in_the_browser(
     expect(page.locator(".flash")).to_contain_text("Filed public#2")
     expect(page.locator("#labels")).to_contain_text("customer-kamooalewa")
     expect(page.locator(".issue-body h3").first).to_have_text("Expected behavior")
+    # The panels the page loads after it (they must not inherit the page's own refresh).
+    expect(page.locator("#timebox")).to_contain_text("Investigation timebox")
     shot(page, "issue")
 
     page.click("[data-move='escalate']")

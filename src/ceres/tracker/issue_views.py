@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from ceres.accounts import selectors as account_selectors
@@ -15,10 +16,11 @@ from ceres.core.errors import Invalid
 from ceres.core.web import HtmxHttpRequest, require, ui_view, viewer
 from ceres.tracker import bugs, escalation, selectors, services
 from ceres.tracker.bug_views import CHANGE, VIEW, person_of
+from ceres.tracker.feature_requests import stage_of as feature_stage_of
 from ceres.tracker.forms import CommentForm
 from ceres.tracker.models import BugReport, TrackerIssue
 from ceres.tracker.standup import board_calendar, business_day_on_board
-from ceres.tracker.workflow import Stage, current
+from ceres.tracker.workflow import FeatureStage, Stage, current
 
 PAGE_SIZE = 50
 KINDS = [("", "All kinds"), *TrackerIssue.Kind.choices]
@@ -45,14 +47,15 @@ def issue_list(request: HtmxHttpRequest) -> HttpResponse:
         qs = qs.filter(kind=kind)
     if label:
         qs = qs.filter(selectors.with_label(label))
-    page = Paginator(selectors.with_rows(qs.order_by("-created_at", "-id")), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    qs = qs.select_related("feature_request").order_by("-created_at", "-id")
+    page = Paginator(selectors.with_rows(qs), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
         {
             "issue": issue,
             "labels": selectors.labels_of(issue),
-            "stage_label": Stage.LABELS[escalation.stage(issue)],
+            "stage_label": Stage.SHORT[escalation.stage(issue)]
+            if issue.kind == TrackerIssue.Kind.BUG
+            else feature_stage(issue),
         }
         for issue in page
     ]
@@ -66,6 +69,13 @@ def issue_list(request: HtmxHttpRequest) -> HttpResponse:
         "kinds": KINDS,
     }
     return render(request, "tracker/issues.html", context)
+
+
+def feature_stage(issue: TrackerIssue) -> str:
+    request = getattr(issue, "feature_request", None)
+    if request is None:
+        return "Open" if issue.state == TrackerIssue.State.OPEN else "Closed"
+    return FeatureStage.LABELS[feature_stage_of(request, issue)]
 
 
 def issue_context(request: HtmxHttpRequest, issue: TrackerIssue) -> dict[str, Any]:
@@ -83,8 +93,6 @@ def issue_context(request: HtmxHttpRequest, issue: TrackerIssue) -> dict[str, An
         ]
     day = None
     if issue.on_board_since is not None:
-        from django.utils import timezone
-
         day = business_day_on_board(
             board_calendar(wf.calendar), issue.on_board_since, timezone.now()
         )

@@ -196,6 +196,14 @@ class Stage:
     INCOMING = "incoming"  # :incoming / :reproduce: waiting for QA
     OTHER = "other"
 
+    SHORT = {
+        CLOSED: "Closed",
+        PRODUCT: "Reproduced",
+        INVESTIGATING: "Investigating",
+        NEEDS_UPDATE: "Needs update",
+        INCOMING: "Incoming",
+        OTHER: "Open",
+    }
     LABELS = {
         CLOSED: "Closed",
         PRODUCT: "Reproduced: on the drafting board",
