@@ -156,6 +156,9 @@ def test_j3_the_customer_bug(client: Client, world: dict[str, Any]) -> None:
     assert on_github(world) == [":incoming", ":reproduce", "bug", "customer-kamooalewa"]
     if github is not None:
         assert "Acme" not in str(github.issue(OWNER, REPO, 2))
+        # The handbook's "provide a link to that issue for the customer".
+        page = client.get(f"/tracker/{issue.pk}/").content.decode()
+        assert f"https://github.com/{OWNER}/{REPO}/issues/2" in page
 
     # 4. Next morning the engineer escalates; the board lists it; the manager acknowledges.
     clock["now"] = datetime.datetime(2026, 12, 1, 9, 30, tzinfo=CHICAGO)

@@ -100,6 +100,13 @@ class TrackerIssue(models.Model):
         return self.reference
 
     @property
+    def web_url(self) -> str:
+        """Where people outside Ceres see the issue: GitHub's page ("" for the built-in one)."""
+        if self.repository.backend != TrackerRepository.Backend.GITHUB or not self.number:
+            return ""
+        return f"https://github.com/{self.repository.name}/issues/{self.number}"
+
+    @property
     def reference(self) -> str:
         number = f"#{self.number}" if self.number else f"(pending {self.pk})"
         return f"{self.repository.name}{number}"
