@@ -44,7 +44,8 @@ from ceres.tracker.models import FeatureRequest, TrackerIssue, TrackerRepository
 from ceres.tracker.standup import board_calendar, board_expires_at
 from ceres.tracker.workflow import FEATURE_MOVES, FeatureStage, current, feature_stage_of
 
-# The CSM has this many business days (of the tracker's calendar, CERES_TRACKER_CALENDAR;
+# The CSM has this many business days (of the stand-up board's calendar, the playbook's
+# `bug_workflow.standup.calendar`;
 # Monday to Friday in UTC without one) to bring the release to the customer before the first
 # reminder, and as many again between reminders. Three: enough to reach a customer for a
 # routine check-in within the week, short enough that a release is not forgotten. The reminder

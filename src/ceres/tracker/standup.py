@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime
 
-from django.conf import settings
-
 from ceres.core.businesstime import Calendar
 from ceres.core.businesstime.days import day_schedule, from_micros, to_micros
 from ceres.core.errors import Invalid
@@ -28,9 +26,10 @@ WEEKDAYS = Calendar.from_spec(
 )
 
 
-def board_calendar(key: str | None = None) -> Calendar:
+def board_calendar(key: str) -> Calendar:
+    """The business calendar `key` (the playbook's `bug_workflow.standup.calendar`)."""
     try:
-        return sla_calendar(key or settings.CERES_TRACKER_CALENDAR)[1]
+        return sla_calendar(key)[1]
     except Invalid:
         return WEEKDAYS
 
