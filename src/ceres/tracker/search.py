@@ -12,14 +12,15 @@ that mentions them in passing. No character of the text reaches either database'
 syntax: words are quoted for FTS5 and passed as parameters to PostgreSQL, so quotes, `*`,
 `NEAR`, `-` or a pasted log never raise.
 
-Ranking costs about a microsecond per matching issue on either database, and in a big tracker
-the words people type most ("host", "error", "fleet") are in half the issues: OR-ing them in
-would rank most of the tracker on every keystroke. So the words are split by how many issues
-have them (Lucene's "common terms" query): the rarer words, together at most CANDIDATES issues,
-each select candidates; the common ones select only the issues that have all of them (the
-fewest that are estimated to fit). Then at most the newest CANDIDATES of those are ranked. A
-duplicate shares the rare words of a report, or most of its common ones, so it stays among the
-candidates; docs/performance.md has the figures at a million issues.
+Ranking costs a few microseconds per matching issue, and in a big tracker the words people
+type most ("host", "error", "fleet") are in half the issues: OR-ing them in would rank most of
+the tracker on every keystroke. So the words are split by how many issues have them (as
+Lucene's "common terms" query does): the rarer words, together in at most CANDIDATES issues,
+each select candidates; the common ones select only the issues having all of the two or three
+rarest of them. At most the newest CANDIDATES of those are ranked, by all the words (on SQLite
+all but the commonest: `_sqlite_scoring_words`). A duplicate shares the rare words of a report,
+or its rarest common ones, so it stays among the candidates; docs/performance.md has the
+figures at a million issues, and what this misses.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ CANDIDATES = 10_000
 MAX_COMMON = 3
 # The newest issues whose share having a common word estimates how many issues have it.
 SAMPLE = 10_000
+# How many issues' entries the lists of the words that only rank may add to a search (SQLite).
+SCORING_READS = 300_000
 # How many more than asked are read to put open issues before closed ones among equals.
 TIES = 24
 # PostgreSQL's english.stop (the Snowball list), so both databases drop the same words, and
@@ -160,7 +163,10 @@ def similar_issues(
     if connection.vendor == "sqlite":
         total, frequencies = _sqlite_frequencies(terms)
         candidates = choose_candidates(terms, frequencies, total, budget=CANDIDATES)
-        ranked = _sqlite(candidates, limit, excluded, kind) if candidates else []
+        if candidates is None:
+            return []
+        also = _sqlite_scoring_words(terms, frequencies, total, candidates)
+        ranked = _sqlite(candidates, also, limit, excluded, kind)
     elif connection.vendor == "postgresql":
         # One transaction, for the settings its statements need (SET LOCAL).
         with transaction.atomic(using=connection.alias):
@@ -225,8 +231,28 @@ def _sqlite_frequencies(terms: Sequence[str]) -> tuple[float, list[float]]:
     return float(total), frequencies
 
 
+def _sqlite_scoring_words(
+    terms: Sequence[str], frequencies: Sequence[float], total: float, candidates: Candidates
+) -> list[str]:
+    """Words that did not choose the candidates but count in their ranking: bm25 ranks by the
+    words of the query only, and for each word it reads the whole list of issues having it
+    (to weigh it by rarity). So the rarest first, up to SCORING_READS issues read in all
+    (about 9 ms), and none that more than half the issues have (bm25 gives those no weight)."""
+    chosen = {*candidates.any_of, *candidates.all_of}
+    words, reads = [], 0.0
+    for frequency, term in sorted(zip(frequencies, terms, strict=True)):
+        if term in chosen or frequency <= 0:
+            continue
+        if frequency > total / 2 or reads + frequency > SCORING_READS:
+            break
+        words.append(term)
+        reads += frequency
+    return words
+
+
 def _sqlite(
     candidates: Candidates,
+    also: Sequence[str],
     limit: int,
     excluded: Sequence[int],
     kind: str | None,
@@ -234,7 +260,12 @@ def _sqlite(
     parts = [_fts5(term) for term in candidates.any_of]
     if candidates.all_of:
         parts.append("(" + " AND ".join(_fts5(term) for term in candidates.all_of) + ")")
-    params: Params = [SQLITE_TITLE_WEIGHT, SQLITE_BODY_WEIGHT, " OR ".join(parts)]
+    match = " OR ".join(parts)
+    if also:
+        # The same issues (C AND (C OR x) is C), but bm25 now counts x too, and the words of C
+        # twice: the words that chose the candidates are the rarer ones.
+        match = f"({match}) AND ({match} OR {' OR '.join(_fts5(term) for term in also)})"
+    params: Params = [SQLITE_TITLE_WEIGHT, SQLITE_BODY_WEIGHT, match]
     source, where = "tracker_issue_search", ""
     if kind is not None:
         # Only for this filter is each candidate looked up in the issues table (a microsecond

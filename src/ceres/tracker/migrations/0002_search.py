@@ -87,7 +87,7 @@ POSTGRESQL_CREATE = [
     # Not CONCURRENTLY: that cannot run inside the migration's transaction (and the ALTER
     # above rewrites the table under an exclusive lock anyway), and a failed concurrent build
     # leaves an invalid index behind. Both take seconds for a tracker's worth of issues and
-    # about a minute at a million (docs/performance.md).
+    # about two minutes at a million (docs/performance.md).
     "CREATE INDEX tracker_issue_search ON tracker_trackerissue USING gin (search_document)",
 ]
 POSTGRESQL_DROP = [
