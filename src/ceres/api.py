@@ -8,6 +8,7 @@ from ceres.core.apisupport import ActiveSessionAuth, CeresApi, install_error_han
 from ceres.sla.api import router as sla_router
 from ceres.team.api import router as team_router
 from ceres.team.tokens import TokenAuth
+from ceres.tracker.api import router as tracker_router
 
 api = CeresApi(
     title="Ceres API",
@@ -27,6 +28,7 @@ api.add_router("/team", team_router)
 api.add_router("/accounts", accounts_router)
 api.add_router("/conversations", conversations_router)
 api.add_router("/sla", sla_router)
+api.add_router("/tracker", tracker_router)
 
 
 @api.get("/ping", auth=None, tags=["meta"], summary="A trivial endpoint (benchmark baseline)")

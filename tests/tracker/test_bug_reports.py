@@ -4,6 +4,7 @@ confidential issue, "same issue") through the service and the form."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -239,3 +240,34 @@ def test_similar_issues_are_listed_with_a_same_issue_button(
     nothing = client.get("/tracker/similar/", {"title": "zebra quokka"})
     assert "No similar issue" in nothing.content.decode()
     assert client.get("/tracker/similar/", {"account": "x"}).status_code == 422
+
+
+def test_the_confidential_issue_is_hidden_from_codenames_only_people(
+    client: Client, acme: Account, cse: Person, bug_input: BugReportInput, make_person: Any
+) -> None:
+    bug_input.confidential_details = "Acme Robotics' host web-7 is affected."
+    report = bugs.file_bug_report(actor=cse.user, account=acme, data=bug_input, filed_by=cse)
+    secret = report.confidential_issue
+    assert secret is not None
+    reader = make_person("engineer", name="Quinn QA", email="quinn@example.com")
+    from ceres.team import services as team_services
+
+    team_services.save_role(
+        actor=None,
+        key="engineer",
+        name="Engineer",
+        permission_names=["tracker.view_trackerissue", "tracker.change_trackerissue"],
+    )
+    client.force_login(reader.user)
+    listing = client.get("/tracker/?state=all").content.decode()
+    assert report.issue.title in listing
+    assert "confidential#" not in listing
+    assert client.get(f"/tracker/{secret.pk}/").status_code == 404
+    assert client.post(f"/tracker/{secret.pk}/comment/", {"body": "hi"}).status_code == 404
+    page = client.get(f"/tracker/{report.pk}/").content.decode()
+    assert f"/tracker/{secret.pk}/" not in page
+    similar = client.get("/tracker/similar/", {"title": "hosts offline upgrade"}).content.decode()
+    assert "confidential#" not in similar
+    # The CSE, who may see real names, sees both.
+    client.force_login(cse.user)
+    assert client.get(f"/tracker/{secret.pk}/").status_code == 200

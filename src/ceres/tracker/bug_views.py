@@ -17,7 +17,7 @@ from ceres.conversations.models import Conversation
 from ceres.core.errors import CeresError, Invalid, NotFound
 from ceres.core.web import HtmxHttpRequest, apply_error, require, ui_view, viewer
 from ceres.team.models import Person
-from ceres.tracker import bugs, search, selectors
+from ceres.tracker import bugs, selectors
 from ceres.tracker.forms import BugReportForm, SameIssueForm
 from ceres.tracker.models import BugReport, TrackerIssue
 
@@ -143,7 +143,7 @@ def similar(request: HtmxHttpRequest) -> HttpResponse:
     )
     account_id = _int(request.GET.get("account"), "account")
     conversation_id = _int(request.GET.get("conversation"), "conversation")
-    results = search.similar_issues(text, limit=6)
+    results = selectors.similar_for(request.user, text, limit=6)
     issues = {
         issue.pk: issue
         for issue in selectors.with_rows(
@@ -175,7 +175,7 @@ def similar(request: HtmxHttpRequest) -> HttpResponse:
 @ui_view
 def same_issue(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
     require(request, CHANGE)
-    issue = selectors.get_issue(issue_id)
+    issue = selectors.get_issue_for(request.user, issue_id)
     form = SameIssueForm(request.POST)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))

@@ -55,7 +55,7 @@ def for_account(account: Account, user: Any) -> AccountIssues:
             labels=selectors.labels_of(issue),
             state=Stage.LABELS[escalation.stage(issue)],
         )
-        for issue in selectors.open_bugs_of(account)[:MAX_ROWS]
+        for issue in selectors.visible_to(user, selectors.open_bugs_of(account))[:MAX_ROWS]
     ]
     requests = [
         IssueSummary(issue=issue, labels=selectors.labels_of(issue), state=request_state(issue))

@@ -40,7 +40,7 @@ def issue_list(request: HtmxHttpRequest) -> HttpResponse:
         raise Invalid("unknown kind", field="kind")
     if len(label) > services.MAX_LABEL:
         raise Invalid(f"at most {services.MAX_LABEL} characters", field="label")
-    qs = TrackerIssue.objects.all()
+    qs = selectors.visible_to(request.user, TrackerIssue.objects.all())
     if state != "all":
         qs = qs.filter(state=state)
     if kind:
@@ -124,7 +124,7 @@ def issue_context(request: HtmxHttpRequest, issue: TrackerIssue) -> dict[str, An
 @ui_view
 def issue_page(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
     require(request, VIEW)
-    issue = selectors.get_issue(issue_id)
+    issue = selectors.get_issue_for(request.user, issue_id)
     return render(request, "tracker/issue.html", issue_context(request, issue))
 
 
@@ -145,7 +145,7 @@ def _refused(
 @ui_view
 def comment(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
     require(request, CHANGE)
-    issue = selectors.get_issue(issue_id)
+    issue = selectors.get_issue_for(request.user, issue_id)
     form = CommentForm(request.POST)
     if not form.is_valid():
         context = issue_context(request, issue)
@@ -171,7 +171,7 @@ def comment(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
 def labels(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
     """Add and remove labels by hand (the workflow's moves have their own buttons)."""
     require(request, CHANGE)
-    issue = selectors.get_issue(issue_id)
+    issue = selectors.get_issue_for(request.user, issue_id)
     add = [name for name in request.POST.get("add", "").split(",") if name.strip()]
     remove = request.POST.getlist("remove")
     if not add and not remove:
@@ -187,7 +187,7 @@ def labels(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
 @ui_view
 def state(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
     require(request, CHANGE)
-    issue = selectors.get_issue(issue_id)
+    issue = selectors.get_issue_for(request.user, issue_id)
     new_state = request.POST.get("state", "")
     services.set_state(actor=viewer(request), issue=issue, state=new_state)
     return _back(request, issue, f"Issue {'closed' if new_state == 'closed' else 'reopened'}.")

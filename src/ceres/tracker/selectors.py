@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from ceres.accounts.models import Account
+from ceres.accounts.selectors import can_view_confidential
 from ceres.core.errors import NotFound
 from ceres.tracker.config import stored_tracker
 from ceres.tracker.models import IssueLabel, TrackerIssue, TrackerRepository
+from ceres.tracker.search import SimilarIssue, similar_issues
 from ceres.tracker.workflow import current
 
 
@@ -94,3 +97,49 @@ def accounts_labelled(labels: Iterable[str]) -> list[Account]:
     if not names:
         return []
     return list(Account.objects.filter(github_label__in=names).select_related("codename"))
+
+
+# --- who may see what -------------------------------------------------------------------------
+# Issues of the confidential repository hold what may not go public (real names, hostnames):
+# only people with accounts.view_confidential see them. To anyone else they are not listed, not
+# found by id, not offered by the duplicate search, in the API and in the pages alike.
+
+
+def sees_confidential(user: Any) -> bool:
+    return can_view_confidential(user)
+
+
+def visible_to(user: Any, qs: QuerySet[TrackerIssue]) -> QuerySet[TrackerIssue]:
+    if sees_confidential(user):
+        return qs
+    return qs.filter(repository__visibility=TrackerRepository.Visibility.PUBLIC)
+
+
+def get_issue_for(user: Any, issue_id: int) -> TrackerIssue:
+    """The issue with its labels and assignees; one the user may not see is not found."""
+    issue = get_issue(issue_id)
+    if not issue.repository.is_public and not sees_confidential(user):
+        raise NotFound("no such issue", field="issue_id")
+    return issue
+
+
+def similar_for(
+    user: Any, text: str, *, limit: int, kind: str | None = None, most: int = 160
+) -> list[SimilarIssue]:
+    """The duplicate search, without the issues the user may not see (asking for more when
+    hidden ones took places, a few times at most)."""
+    asked = limit
+    while True:
+        found = similar_issues(text, limit=asked, kind=kind)
+        visible = found
+        if found and not sees_confidential(user):
+            public = set(
+                TrackerIssue.objects.filter(
+                    pk__in=[r.issue_id for r in found],
+                    repository__visibility=TrackerRepository.Visibility.PUBLIC,
+                ).values_list("pk", flat=True)
+            )
+            visible = [r for r in found if r.issue_id in public]
+        if len(visible) >= limit or len(found) < asked or asked >= most:
+            return visible[:limit]
+        asked *= 4

@@ -36,7 +36,7 @@ def board(request: HtmxHttpRequest) -> HttpResponse:
     today = escalation.today_on_board(now)
     on_board = list(
         selectors.with_rows(
-            TrackerIssue.objects.filter(state=TrackerIssue.State.OPEN)
+            selectors.visible_to(user, TrackerIssue.objects.filter(state=TrackerIssue.State.OPEN))
             .filter(selectors.with_label(wf.standup_label))
             .order_by("on_board_since", "id")
         )
@@ -65,9 +65,9 @@ def board(request: HtmxHttpRequest) -> HttpResponse:
         )
     needs_update = list(
         selectors.with_rows(
-            TrackerIssue.objects.filter(
-                state=TrackerIssue.State.OPEN, needs_update_since__isnull=False
-            ).exclude(selectors.with_label(wf.standup_label))
+            selectors.visible_to(user, TrackerIssue.objects.all())
+            .filter(state=TrackerIssue.State.OPEN, needs_update_since__isnull=False)
+            .exclude(selectors.with_label(wf.standup_label))
         ).order_by("-needs_update_since")[:50]
     )
     context = {
@@ -86,7 +86,7 @@ def move(request: HtmxHttpRequest, issue_id: int, move: str) -> HttpResponse:
     require(request, CHANGE)
     if move not in MOVE_FUNCTIONS:
         raise NotFound(f"no move {move!r}", field="move")
-    issue = selectors.get_issue(issue_id)
+    issue = selectors.get_issue_for(request.user, issue_id)
     function, note = MOVE_FUNCTIONS[move]
     function(actor=viewer(request), issue=issue)
     messages.success(request, note)
@@ -97,7 +97,7 @@ def move(request: HtmxHttpRequest, issue_id: int, move: str) -> HttpResponse:
 @ui_view
 def acknowledge(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
     require(request, CHANGE)
-    issue = selectors.get_issue(issue_id)
+    issue = selectors.get_issue_for(request.user, issue_id)
     note = request.POST.get("note", "")
     if len(note) > MAX_NOTE:
         raise Invalid(f"at most {MAX_NOTE} characters", field="note")

@@ -112,7 +112,7 @@ def timebox_panel(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
     part = request.GET.get("part", "")
     if part not in ("", "status"):
         raise Invalid("must be status or nothing", field="part")
-    issue = selectors.get_issue(issue_id)
+    issue = selectors.get_issue_for(request.user, issue_id)
     context = _context(request, issue, status_only=part == "status")
     return render(request, TEMPLATE, context)
 
@@ -121,7 +121,7 @@ def timebox_panel(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
 @ui_view
 def timebox_start(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
     require(request, CHANGE)
-    issue = selectors.get_issue(issue_id)
+    issue = selectors.get_issue_for(request.user, issue_id)
     form = {
         "minutes": request.POST.get("minutes", "")[:10],
         "note": request.POST.get("note", "")[: timebox.MAX_NOTE + 100],
@@ -159,7 +159,9 @@ def timebox_stop(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
         )
     panel_issue = block.issue
     if request.POST.get("issue_id", "").strip():
-        panel_issue = selectors.get_issue(_issue_id(request.POST["issue_id"], "issue_id"))
+        panel_issue = selectors.get_issue_for(
+            request.user, _issue_id(request.POST["issue_id"], "issue_id")
+        )
     try:
         timebox.stop_block(actor=viewer(request), block=block, note=request.POST.get("note", ""))
     except CeresError as exc:
