@@ -61,9 +61,7 @@ View = Callable[Concatenate[HtmxHttpRequest, P], HttpResponseBase]
 def ui_view(view: View[P]) -> View[P]:
     """Login required, domain errors answered as pages, and `Vary` set for htmx fragments."""
 
-    def wrapped(
-        request: HtmxHttpRequest, /, *args: P.args, **kwargs: P.kwargs
-    ) -> HttpResponseBase:
+    def wrapped(request: HtmxHttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated:
             if request.htmx:
                 back = request.htmx.current_url_abs_path or "/"
