@@ -5,6 +5,7 @@ from __future__ import annotations
 from ceres.accounts.api import router as accounts_router
 from ceres.conversations.api import router as conversations_router
 from ceres.core.apisupport import ActiveSessionAuth, CeresApi, install_error_handlers
+from ceres.oncall.api import router as oncall_router
 from ceres.sla.api import router as sla_router
 from ceres.team.api import router as team_router
 from ceres.team.tokens import TokenAuth
@@ -29,6 +30,7 @@ api.add_router("/accounts", accounts_router)
 api.add_router("/conversations", conversations_router)
 api.add_router("/sla", sla_router)
 api.add_router("/tracker", tracker_router)
+api.add_router("/oncall", oncall_router)
 
 
 @api.get("/ping", auth=None, tags=["meta"], summary="A trivial endpoint (benchmark baseline)")

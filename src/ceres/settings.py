@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "ceres.sms",
     "ceres.github",
     "ceres.tracker",
+    "ceres.oncall",
     "ceres.automations",
     "ceres.reviews",
     "ceres.demo",

@@ -22,4 +22,5 @@ urlpatterns = [
     path("integrations/github/", include("ceres.github.urls")),
     path("questions/", include("ceres.reviews.urls")),
     path("tracker/", include("ceres.tracker.urls")),
+    path("oncall/", include("ceres.oncall.urls")),
 ]

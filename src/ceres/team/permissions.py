@@ -19,6 +19,7 @@ CERES_APPS = (
     "automations",
     "reviews",
     "tracker",
+    "oncall",
 )
 ALL = "all"
 

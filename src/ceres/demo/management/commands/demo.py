@@ -18,6 +18,7 @@ from ceres.core.errors import CeresError
 from ceres.demo.conversations import make_conversations
 from ceres.demo.generator import account_rows
 from ceres.demo.issues import make_issues
+from ceres.demo.oncall import make_oncall_schedules
 from ceres.playbook import selectors as playbook_selectors
 from ceres.playbook import services as playbook_services
 from ceres.team.models import Person
@@ -41,7 +42,9 @@ class Command(BaseCommand):
             "--conversations", type=int, default=0, help="recent support conversations to add"
         )
         parser.add_argument(
-            "--issues", action="store_true", help="add bug reports and feature requests"
+            "--issues",
+            action="store_true",
+            help="add bug reports, feature requests and on-call schedules",
         )
         parser.add_argument("--no-progress", action="store_true")
 
@@ -64,6 +67,8 @@ class Command(BaseCommand):
             if options["issues"]:
                 made = make_issues(seed=options["seed"])
                 self.stdout.write(f"created {made} demo issues")
+                schedules = make_oncall_schedules()
+                self.stdout.write(f"created {schedules} demo on-call schedules")
         except CeresError as exc:
             raise CommandError(f"{exc.field}: {exc.message}", returncode=2) from exc
 

@@ -1,0 +1,46 @@
+"""The demo's on-call schedules: the handbook's three, with the demo playbook's people, made
+once however often the demo runs."""
+
+from __future__ import annotations
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+
+from ceres.demo.oncall import make_oncall_schedules
+from ceres.oncall import selectors
+from ceres.oncall.models import OnCallSchedule, ScheduleOverride
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def test_demo_makes_the_handbook_schedules_once(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime.datetime(2026, 11, 25, 12, tzinfo=CHICAGO)  # a Wednesday
+    monkeypatch.setattr("django.utils.timezone.now", lambda: now)
+    call_command("demo", accounts=0, seed=3, issues=True, no_progress=True)
+    keys = set(OnCallSchedule.objects.values_list("key", flat=True))
+    assert keys == {"developer-on-call", "infrastructure-oncall", "premium-support"}
+    assert make_oncall_schedules(now=now) == 0
+    assert ScheduleOverride.objects.count() == 1
+
+    infra = selectors.on_call_now_detail(selectors.get_schedule("infrastructure-oncall"), now=now)
+    assert infra.person is not None
+    assert infra.person.role.key == "infra"
+    assert infra.next_person is not None
+    assert infra.next_person != infra.person
+    assert infra.until is not None
+    local = infra.until.astimezone(CHICAGO)
+    assert (local.weekday(), local.hour, local.minute) == (0, 9, 0)  # Monday 09:00 Chicago
+
+    premium = selectors.get_schedule("premium-support")
+    by_day = selectors.on_call_now(premium.key, now=now)
+    at_night = selectors.on_call_now(premium.key, now=now + datetime.timedelta(hours=10))
+    assert by_day is not None
+    assert by_day.role.key == "cse"
+    assert at_night is not None
+    assert at_night.role.key == "infra"
+    assert not selectors.upcoming_gaps(premium, days=14, now=now)
+    dev = selectors.get_schedule("developer-on-call")
+    assert selectors.on_call_now(dev.key, now=now).role.key == "engineer"  # type: ignore[union-attr]
