@@ -126,8 +126,8 @@ def test_changes_are_described_field_by_field(write: Write, demo_text: str) -> N
             'timezone: UTC\n    working_hours:\n      mon: ["08:00',
         )
         .replace(
-            "      - tracker.change_trackerissue\n  - key: evangelist",
-            "      - tracker.change_trackerissue\n      - accounts.add_contact\n"
+            "      - oncall.delete_scheduleoverride\n  - key: evangelist",
+            "      - oncall.delete_scheduleoverride\n      - accounts.add_contact\n"
             "  - key: evangelist",
         )
         .replace("{key: premium, name: Fleet Premium}", "{key: premium, name: Fleet Premium+}")
