@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from ceres.accounts.models import Account
+from ceres.sla.models import SlaPolicy
+from ceres.team.models import Person
+from ceres.tracker import bugs
 from ceres.tracker.bugs import BugReportInput
+from ceres.tracker.models import TrackerIssue
 
 FORM: dict[str, str] = {
     "title": "Hosts go offline after the agent upgrade",
@@ -26,3 +33,28 @@ def bug_input() -> BugReportInput:
 
 def form_data(**changes: Any) -> dict[str, Any]:
     return {**FORM, **changes}
+
+
+def at(text: str) -> datetime.datetime:
+    """A Chicago wall-clock time in late 2026 (CST, UTC-6) as an aware UTC instant."""
+    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC) + datetime.timedelta(
+        hours=6
+    )
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime.datetime], None]:
+    """Pins `timezone.now()` (the services read it) to the instant given."""
+
+    def set_now(now: datetime.datetime) -> None:
+        monkeypatch.setattr("django.utils.timezone.now", lambda: now)
+
+    return set_now
+
+
+@pytest.fixture
+def bug(
+    acme: Account, cse: Person, bug_input: BugReportInput, handbook_policies: dict[str, SlaPolicy]
+) -> TrackerIssue:
+    """A bug report filed for Acme by the support engineer, on the handbook's calendars."""
+    return bugs.file_bug_report(actor=cse.user, account=acme, data=bug_input, filed_by=cse).issue

@@ -16,7 +16,6 @@ from django.test import Client
 from ceres.accounts.models import Account
 from ceres.conversations import services as conversation_services
 from ceres.core.audit.models import AuditEntry
-from ceres.sla.models import SlaPolicy
 from ceres.team import services as team_services
 from ceres.team.models import Person
 from ceres.tracker import api, bugs, escalation, selectors, services
@@ -29,33 +28,13 @@ from ceres.tracker.models import (
     TrackerIssue,
 )
 from tests.accounts.test_api import bearer, post
-from tests.tracker.conftest import FORM
+from tests.tracker.conftest import FORM, at
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/tracker"
 UTC = datetime.UTC
 HUGE = str(2**63)
-
-
-def at(text: str) -> datetime.datetime:
-    """A Chicago wall-clock time in late 2026 (CST, UTC-6) as an aware UTC instant."""
-    return datetime.datetime.fromisoformat(text).replace(tzinfo=UTC) + datetime.timedelta(hours=6)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime.datetime], None]:
-    def set_now(now: datetime.datetime) -> None:
-        monkeypatch.setattr("django.utils.timezone.now", lambda: now)
-
-    return set_now
-
-
-@pytest.fixture
-def bug(
-    acme: Account, cse: Person, bug_input: BugReportInput, handbook_policies: dict[str, SlaPolicy]
-) -> TrackerIssue:
-    return bugs.file_bug_report(actor=cse.user, account=acme, data=bug_input, filed_by=cse).issue
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ second-business-day sweep, the manager's acknowledgement."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,37 +14,14 @@ from ceres.core.audit.models import AuditEntry
 from ceres.core.errors import Conflict
 from ceres.sla.models import SlaPolicy
 from ceres.team.models import Person
-from ceres.tracker import bugs, escalation, selectors, services
-from ceres.tracker.bugs import BugReportInput
+from ceres.tracker import escalation, selectors, services
 from ceres.tracker.models import IssueComment, StandupAcknowledgement, TrackerIssue
 from ceres.tracker.standup import WEEKDAYS, board_calendar, board_expires_at, business_day_on_board
+from tests.tracker.conftest import at
 
 pytestmark = pytest.mark.django_db
 UTC = datetime.UTC
 CHICAGO = board_calendar  # (the support calendar of the handbook fixture is in Chicago)
-
-
-def at(text: str) -> datetime.datetime:
-    """A Chicago wall-clock time in late 2026 (CST, UTC-6) as an aware UTC instant."""
-    return datetime.datetime.fromisoformat(text).replace(tzinfo=UTC) + datetime.timedelta(hours=6)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime.datetime], None]:
-    def set_now(now: datetime.datetime) -> None:
-        monkeypatch.setattr("django.utils.timezone.now", lambda: now)
-
-    return set_now
-
-
-@pytest.fixture
-def bug(
-    acme: Account,
-    cse: Person,
-    bug_input: BugReportInput,
-    handbook_policies: dict[str, SlaPolicy],
-) -> TrackerIssue:
-    return bugs.file_bug_report(actor=cse.user, account=acme, data=bug_input, filed_by=cse).issue
 
 
 def labels(issue: TrackerIssue) -> list[str]:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 
+from ceres.core.businesstime.days import clocks_jump
 from ceres.core.errors import Invalid
 from ceres.core.hours import validate_timezone
 
@@ -175,23 +176,7 @@ def wall_clock_instant(zone: zoneinfo.ZoneInfo, day: date, clock: time) -> int:
     micros = to_micros(local)
     if from_micros(micros).astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
         return micros
-    return _clocks_jump(zone, local)
-
-
-def _clocks_jump(zone: zoneinfo.ZoneInfo, local: datetime) -> int:
-    """The instant the clocks jumped over the skipped `local`. Its two readings (with the
-    offsets before and after) fall on either side of the jump; bisect the whole seconds
-    between them (zones change their clocks on whole seconds)."""
-    one, other = to_micros(local) // 1_000_000, to_micros(local.replace(fold=1)) // 1_000_000
-    before, after = min(one, other), max(one, other)
-    offset_before = datetime.fromtimestamp(before, zone).utcoffset()
-    while after - before > 1:
-        middle = (before + after) // 2
-        if datetime.fromtimestamp(middle, zone).utcoffset() == offset_before:
-            before = middle
-        else:
-            after = middle
-    return after * 1_000_000
+    return clocks_jump(zone, local) * 1_000_000
 
 
 def to_micros(instant: datetime) -> int:

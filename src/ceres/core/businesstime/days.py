@@ -97,12 +97,13 @@ def wall_to_micros(zone: zoneinfo.ZoneInfo, day: date, minute: int) -> int:
     seconds = _epoch_seconds(local)
     if datetime.fromtimestamp(seconds, zone).replace(tzinfo=None) == local.replace(tzinfo=None):
         return seconds * _PER_SECOND
-    return _gap_end(zone, local) * _PER_SECOND
+    return clocks_jump(zone, local) * _PER_SECOND
 
 
-def _gap_end(zone: zoneinfo.ZoneInfo, local: datetime) -> int:
-    """The jump that skipped `local`: the two readings of a skipped time (the offsets before
-    and after) fall on either side of it; bisect the whole seconds between them."""
+def clocks_jump(zone: zoneinfo.ZoneInfo, local: datetime) -> int:
+    """The instant (epoch seconds) of the jump that skipped `local` (also used by on-call
+    handoffs): the two readings of a skipped time (the offsets before and after) fall on
+    either side of it; bisect the whole seconds between them."""
     first, second = _epoch_seconds(local), _epoch_seconds(local.replace(fold=1))
     before, after = min(first, second), max(first, second)
     offset_before = datetime.fromtimestamp(before, zone).utcoffset()
