@@ -20,6 +20,7 @@ urlpatterns = [
     path("settings/slack/", include("ceres.slack.settings_urls")),
     path("integrations/slack/", include("ceres.slack.urls")),
     path("integrations/github/", include("ceres.github.urls")),
+    path("integrations/alerts/", include("ceres.oncall.webhook_urls")),
     path("questions/", include("ceres.reviews.urls")),
     path("tracker/", include("ceres.tracker.urls")),
     path("oncall/", include("ceres.oncall.urls")),

@@ -95,3 +95,84 @@ class ScheduleOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.start:%Y-%m-%d %H:%M}-{self.end:%Y-%m-%d %H:%M}"
+
+
+class AlarmIntegration(models.Model):
+    """Where alarms come in: `POST /integrations/alerts/<token>` (docs/oncall.md, "Alarms in").
+
+    Only a SHA-256 of the token is stored, as for personal API tokens: the token is 256 random
+    bits shown once, so a fast hash is enough and the row is found by it. `token_prefix` is its
+    first characters, to tell integrations apart on a page without revealing the token.
+    """
+
+    class Kind(models.TextChoices):
+        GENERIC = "generic", "Generic JSON"
+        ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_prefix = models.CharField(max_length=8)
+    # Whose on-call the alarms page (paging is for later); blank: none yet.
+    schedule = models.ForeignKey(
+        OnCallSchedule,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alarm_integrations",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_prefix}…)"
+
+
+class Alarm(models.Model):
+    """One problem, however many notifications said so: the notifications that share a
+    `dedup_key` while it is unresolved are this row, `count` of them. After it is resolved the
+    next notification with the key opens a new alarm; the database holds at most one
+    unresolved alarm per (integration, dedup_key), which is what makes two simultaneous
+    deliveries of a new alarm one alarm."""
+
+    class Severity(models.TextChoices):
+        CRITICAL = "critical"
+        WARNING = "warning"
+        INFO = "info"
+
+    class Status(models.TextChoices):
+        FIRING = "firing"
+        ACKNOWLEDGED = "acknowledged"
+        RESOLVED = "resolved"
+
+    integration = models.ForeignKey(
+        AlarmIntegration, on_delete=models.PROTECT, related_name="alarms"
+    )
+    dedup_key = models.CharField(max_length=200)
+    title = models.CharField(max_length=500)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.FIRING)
+    count = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    labels = models.JSONField(default=dict)
+    # The last notification received for it, as sent (for Alertmanager, its alert).
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "dedup_key"],
+                condition=~Q(status="resolved"),
+                name="oncall_alarm_one_open_per_key",
+            ),
+            models.CheckConstraint(condition=Q(count__gte=1), name="oncall_alarm_count_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.status}, {self.count} times)"
