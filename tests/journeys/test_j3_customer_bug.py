@@ -19,6 +19,7 @@ from pytest_django import Settings
 from ceres.accounts import services as account_services
 from ceres.accounts.models import Account
 from ceres.conversations import services as conversation_services
+from ceres.core.periodic.registry import load_jobs
 from ceres.core.periodic.services import run_due_jobs
 from ceres.playbook.services import DEMO_PLAYBOOK, apply_path
 from ceres.team.models import Person
@@ -183,10 +184,10 @@ def test_j3_the_customer_bug(client: Client, world: dict[str, Any]) -> None:
     # 5. Wednesday, its second business day: on the board until the day closes, then the
     # periodic job takes ~investigate off and the issue asks for fresh logs.
     clock["now"] = datetime.datetime(2026, 12, 2, 10, 0, tzinfo=CHICAGO)
-    run_due_jobs(now=clock["now"])
+    run_due_jobs(now=clock["now"], jobs=load_jobs())
     assert "day 2 of 2" in client.get("/tracker/standup/").content.decode()
     clock["now"] = datetime.datetime(2026, 12, 2, 17, 3, tzinfo=CHICAGO)
-    run_due_jobs(now=clock["now"])
+    run_due_jobs(now=clock["now"], jobs=load_jobs())
     issue = selectors.get_issue(issue.pk)
     assert "~investigate" not in selectors.labels_of(issue)
     assert issue.title not in client.get("/tracker/standup/").content.decode().split("Came off")[0]

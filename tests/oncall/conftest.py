@@ -20,9 +20,9 @@ CHICAGO = ZoneInfo("America/Chicago")
 WEEK = 7 * 24
 
 
-def chicago(*args: int) -> datetime.datetime:
+def chicago(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime.datetime:
     """A wall-clock time in Chicago as an aware datetime (what a person means)."""
-    return datetime.datetime(*args, tzinfo=CHICAGO)  # type: ignore[misc]
+    return datetime.datetime(year, month, day, hour, minute, tzinfo=CHICAGO)
 
 
 @pytest.fixture
@@ -61,5 +61,23 @@ def first_responder(ravi: Person, jonas: Person) -> OnCallSchedule:
         shift_length_hours=WEEK,
         start=chicago(2026, 11, 2, 9),
         timezone="America/Chicago",
+    )
+    return schedule
+
+
+@pytest.fixture
+def developer_on_call(support_calendar: BusinessCalendar, cse: Person) -> OnCallSchedule:
+    """The developer on-call: the support engineer, weekly from Monday 09:00 Chicago, in the
+    support calendar's hours only (nights and weekends are gaps)."""
+    schedule = services.save_schedule(actor=None, key="developer-on-call", name="Developer on-call")
+    services.save_layer(
+        actor=None,
+        schedule=schedule,
+        position=0,
+        people=[cse],
+        shift_length_hours=WEEK,
+        start=chicago(2026, 11, 2, 9),
+        timezone="America/Chicago",
+        restriction="support",
     )
     return schedule

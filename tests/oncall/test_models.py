@@ -14,7 +14,6 @@ from ceres.core.errors import Invalid, NotFound
 from ceres.oncall import selectors, services
 from ceres.oncall.models import OnCallSchedule, ScheduleLayer, ScheduleOverride
 from ceres.oncall.schedule import Schedule
-from ceres.sla.models import BusinessCalendar
 from ceres.team import services as team_services
 from ceres.team.models import Person
 from tests.oncall.conftest import WEEK, chicago
@@ -221,19 +220,9 @@ def test_an_override_wins_and_the_next_is_the_rotation_again(
 
 
 def test_gaps_of_a_business_hours_layer(
-    support_calendar: BusinessCalendar, cse: Person, clock: Callable[[datetime.datetime], None]
+    developer_on_call: OnCallSchedule, clock: Callable[[datetime.datetime], None]
 ) -> None:
-    schedule = services.save_schedule(actor=None, key="developer-on-call", name="Dev")
-    services.save_layer(
-        actor=None,
-        schedule=schedule,
-        position=0,
-        people=[cse],
-        shift_length_hours=WEEK,
-        start=chicago(2026, 11, 2, 9),
-        timezone="America/Chicago",
-        restriction="support",
-    )
+    schedule = developer_on_call
     assert selectors.on_call_now(schedule.key, now=chicago(2026, 11, 3, 20)) is None
     gaps = selectors.upcoming_gaps(schedule, days=2, now=chicago(2026, 11, 3, 12))
     assert [(g.start, g.end, g.source) for g in gaps] == [

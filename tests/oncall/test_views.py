@@ -13,9 +13,8 @@ from django.test import Client
 from ceres.core.audit.models import AuditEntry
 from ceres.oncall import services
 from ceres.oncall.models import OnCallSchedule, ScheduleOverride
-from ceres.sla.models import BusinessCalendar
 from ceres.team.models import Person
-from tests.oncall.conftest import WEEK, chicago
+from tests.oncall.conftest import chicago
 
 pytestmark = pytest.mark.django_db
 
@@ -42,21 +41,10 @@ def form(person: Person | str, start: str, end: str, reason: str = "") -> dict[s
 def test_the_page_shows_now_next_shifts_gaps_and_overrides(
     ada: Client,
     first_responder: OnCallSchedule,
-    support_calendar: BusinessCalendar,
+    developer_on_call: OnCallSchedule,
     cse: Person,
     jonas: Person,
 ) -> None:
-    dev = services.save_schedule(actor=None, key="developer-on-call", name="Developer on-call")
-    services.save_layer(
-        actor=None,
-        schedule=dev,
-        position=0,
-        people=[cse],
-        shift_length_hours=WEEK,
-        start=chicago(2026, 11, 2, 9),
-        timezone="America/Chicago",
-        restriction="support",
-    )
     services.add_override(
         actor=None,
         schedule=first_responder,

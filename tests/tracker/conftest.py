@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -26,9 +27,14 @@ FORM: dict[str, str] = {
 }
 
 
+def report_input(**changes: str) -> BugReportInput:
+    """The complete bug report of FORM, with some fields changed."""
+    return replace(BugReportInput(), **{**FORM, **changes})
+
+
 @pytest.fixture
 def bug_input() -> BugReportInput:
-    return BugReportInput(**FORM)  # type: ignore[arg-type]
+    return report_input()
 
 
 def form_data(**changes: Any) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from ceres.core.audit.models import AuditEntry
 from ceres.team import services as team_services
 from ceres.team.models import Person
 from ceres.tracker import api, bugs, escalation, selectors, services
-from ceres.tracker.bugs import BugReportInput
 from ceres.tracker.models import (
     BugReport,
     IssueComment,
@@ -28,7 +27,7 @@ from ceres.tracker.models import (
     TrackerIssue,
 )
 from tests.accounts.test_api import bearer, post
-from tests.tracker.conftest import FORM, at
+from tests.tracker.conftest import FORM, at, report_input
 
 pytestmark = pytest.mark.django_db
 
@@ -310,7 +309,7 @@ def test_bad_list_filters_are_422_naming_the_parameter(
 
 def make_issues(count: int, *, acme: Account, cse: Person, escalate: bool = False) -> None:
     for n in range(count):
-        data = BugReportInput(**{**FORM, "title": f"Issue number {n} goes wrong"})  # type: ignore[arg-type]
+        data = report_input(title=f"Issue number {n} goes wrong")
         report = bugs.file_bug_report(actor=cse.user, account=acme, data=data, filed_by=cse)
         services.change_assignees(actor=None, issue=report.issue, add=["octocat", f"dev{n}"])
         services.add_comment(actor=None, issue=report.issue, body="Seen it.", author=cse)
@@ -780,7 +779,7 @@ def test_no_real_name_reaches_a_caller_without_the_permission(
     assert not triager.user.has_perm("accounts.view_confidential")
     assert triager.user.has_perm("tracker.change_trackerissue")
     clock(at("2026-11-30T10:00"))
-    data = BugReportInput(**{**FORM, "confidential_details": "Acme Robotics' web-7 is down."})  # type: ignore[arg-type]
+    data = report_input(confidential_details="Acme Robotics' web-7 is down.")
     report = bugs.file_bug_report(actor=cse.user, account=acme, data=data, filed_by=cse)
     secret = report.confidential_issue
     assert secret is not None

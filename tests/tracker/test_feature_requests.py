@@ -174,7 +174,9 @@ def test_it_meets_the_need_the_pd_is_mentioned_and_the_issue_closed(
     assert last.startswith("@irisnovak:")
     assert "meet the needs" in last
     assert "They love it." in last
-    assert IssueComment.objects.filter(issue=issue).last().author == csm  # type: ignore[union-attr]
+    last = IssueComment.objects.filter(issue=issue).last()
+    assert last is not None
+    assert last.author == csm
     assert request.outcome == "met"
     assert request.outcome_at is not None
     assert request.remind_at is None

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils.timezone import localtime
 
-from ceres.core.audit.services import Actor, record_change, record_save, snapshot
+from ceres.core.audit.services import Actor, record_change, record_delete, record_save, snapshot
 from ceres.core.errors import Invalid
 from ceres.oncall.models import OnCallSchedule, ScheduleLayer, ScheduleOverride
 from ceres.oncall.rotation import Rotation
@@ -188,13 +188,12 @@ def save_layer(
 
 @transaction.atomic
 def delete_layer(*, actor: Actor, layer: ScheduleLayer) -> None:
-    before = snapshot(layer, LAYER_FIELDS)
-    record_change(
+    record_delete(
         actor=actor,
         action="oncall.layer.delete",
         target=layer,
         target_label=f"{layer.schedule.key} layer {layer.position}",
-        changes={name: [value, None] for name, value in before.items()},
+        fields=LAYER_FIELDS,
     )
     layer.delete()
 
@@ -262,12 +261,11 @@ def add_override(
 
 @transaction.atomic
 def remove_override(*, actor: Actor, override: ScheduleOverride) -> None:
-    before = snapshot(override, OVERRIDE_FIELDS)
-    record_change(
+    record_delete(
         actor=actor,
         action="oncall.override.delete",
         target=override,
         target_label=f"{override.schedule.key}: {override.person.name}",
-        changes={name: [value, None] for name, value in before.items()},
+        fields=OVERRIDE_FIELDS,
     )
     override.delete()

@@ -112,3 +112,23 @@ def record_save(
         target_label=target_label,
         changes=changes,
     )
+
+
+def record_delete(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model,
+    target_label: str,
+    fields: Iterable[str],
+) -> AuditEntry:
+    """Audit a deletion, before it happens: every field's last value, so the history says
+    what was there."""
+    before = snapshot(target, fields)
+    return record_change(
+        actor=actor,
+        action=action,
+        target=target,
+        target_label=target_label,
+        changes={name: [value, None] for name, value in before.items()},
+    )
