@@ -1,5 +1,5 @@
-"""Every write to alarm integrations and alarms (ingestion only: paging and escalation are for
-later).
+"""Every write to alarm integrations and alarms as notifications come in; a new alarm starts
+its escalation (`oncall.escalation`) in the transaction that opens it, a resolved one stops it.
 
 `ingest` turns notifications into alarms. A notification that fires for a key with an
 unresolved alarm updates it (count + 1, last seen, title, severity, labels, payload); one that
@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from ceres.core.audit.services import Actor, acting_as, record_change
 from ceres.core.errors import Invalid
+from ceres.oncall import escalation
 from ceres.oncall.alarm_formats import AlarmEvent
 from ceres.oncall.models import Alarm, AlarmIntegration, OnCallSchedule
 from ceres.team.tokens import hash_token
@@ -136,6 +137,7 @@ def _fire(integration: AlarmIntegration, event: AlarmEvent, now: datetime.dateti
                     )
             except IntegrityError:
                 continue  # another delivery opened it a moment ago: update that one
+            escalation.start(alarm, now=now)
             record_change(
                 actor=None,
                 action="oncall.alarm.create",
@@ -171,6 +173,7 @@ def _resolve(
         target_label=_label(integration, alarm),
         changes={"status": [before, alarm.status]},
     )
+    escalation.resolved_by_source(alarm)
     return alarm
 
 

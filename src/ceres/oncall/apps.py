@@ -5,3 +5,8 @@ class OnCallConfig(AppConfig):
     name = "ceres.oncall"
     label = "oncall"
     verbose_name = "On-call"
+
+    def ready(self) -> None:
+        from ceres.oncall import slack_buttons
+
+        slack_buttons.register()

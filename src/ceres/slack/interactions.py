@@ -1,10 +1,13 @@
-"""Slack interactions: presses of Ceres's buttons (the after-hours notice) and the "Add to
-questions log" message shortcut. Stored by the interactivity receiver, handled in a task."""
+"""Slack interactions: presses of Ceres's buttons (the after-hours notice's here; other apps'
+through `register_button`, e.g. on-call's Acknowledge / Resolve) and the "Add to questions log"
+message shortcut. Stored by the interactivity receiver, handled in a task."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import NamedTuple
 
 from ceres.automations.services import press_button
 from ceres.conversations.models import Conversation
@@ -23,6 +26,29 @@ def register() -> None:
     register_handler("slack", "interaction.message_action", on_message_action)
 
 
+class ButtonPress(NamedTuple):
+    """A press of a button another app posted, as its handler gets it."""
+
+    action_id: str
+    slack_user_id: str
+    channel_id: str  # "" when the payload named no usable channel
+    message_ts: str  # "" likewise
+    message_text: str
+
+
+ButtonHandler = Callable[[ButtonPress], None]
+_BUTTONS: dict[str, ButtonHandler] = {}
+
+
+def register_button(prefix: str, handler: ButtonHandler) -> None:
+    """Send presses of buttons whose action_id starts with `prefix:` to `handler` (called from
+    an AppConfig.ready(), so the Slack app needs to know nothing of the app's buttons)."""
+    existing = _BUTTONS.get(prefix)
+    if existing is not None and existing is not handler:
+        raise ValueError(f"Slack buttons {prefix!r} already go to another handler")
+    _BUTTONS[prefix] = handler
+
+
 def on_block_actions(event: InboundEvent) -> None:
     """A press of a button Ceres posted (the after-hours notice's P0/P1 buttons): the rule that
     posted it decides what it does, and whether this person may press it."""
@@ -39,11 +65,22 @@ def on_block_actions(event: InboundEvent) -> None:
     channel_id = channel.get("id") or container.get("channel_id") or ""
     message_ts = message.get("ts") or container.get("message_ts") or ""
     for action in actions:
-        parsed = (
-            parse_button_action_id(str(action.get("action_id", "")))
-            if isinstance(action, dict)
-            else None
-        )
+        action_id = str(action.get("action_id", "")) if isinstance(action, dict) else ""
+        handler = _BUTTONS.get(action_id.partition(":")[0])
+        if handler is not None:
+            handler(
+                ButtonPress(
+                    action_id=action_id,
+                    slack_user_id=user_id,
+                    channel_id=str(channel_id) if _is_channel_id(channel_id) else "",
+                    message_ts=message_ts
+                    if isinstance(message_ts, str) and TS.match(message_ts)
+                    else "",
+                    message_text=str(message.get("text") or ""),
+                )
+            )
+            continue
+        parsed = parse_button_action_id(action_id)
         if parsed is None:
             continue
         firing_id, button, option = parsed

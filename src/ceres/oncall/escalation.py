@@ -1,0 +1,650 @@
+"""Escalation: who is paged for an alarm, when the next step comes, and what stops it
+(docs/oncall.md, "Escalation").
+
+An alarm opened by an integration with an escalation policy follows that policy's steps. Each
+step pages people (the on-call of a schedule at that moment, named people, everyone active in
+a role) by Slack DM with Acknowledge / Resolve buttons, SMS through Twilio and e-mail, all
+through the outbox, and sets the alarm's timer (`next_escalation_at`) to now + the step's
+wait. The periodic sweep takes the alarms whose timer has passed and moves each one step on:
+the next step; after the last, the chain again from the top while `repeats_left`; then nothing
+(the chain ran out: the alarm channel is told). An acknowledgement stops the timer, or sets it
+to when the acknowledgement expires (the policy's `ack_timeout_minutes`), when the sweep
+restarts the chain. Resolving stops it for good.
+
+Exactly once, across restarts and several workers. The timer is a column, so a restart loses
+nothing: a worker that died mid-step rolled its transaction back and the alarm is still due.
+Each move happens in one transaction holding the alarm's row lock (`skip_locked`: a second
+worker takes other alarms), re-checks that the alarm is still due, and writes one `AlarmPage`
+per person and step, which the database refuses twice (on SQLite, where row locks do not
+exist, the second of two racing sweeps fails on that constraint and rolls back whole). Every
+message's idempotency key names the alarm, round, step, person and way, so the outbox sends
+it once whatever happens.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from ceres.core.audit.services import Actor, acting_as, record_change
+from ceres.core.businesstime.engine import is_open
+from ceres.core.errors import Conflict, Invalid, PermissionDenied
+from ceres.core.outbox.models import OutboxMessage
+from ceres.core.outbox.services import enqueue
+from ceres.oncall.models import Alarm, AlarmPage, EscalationPolicy, EscalationStep
+from ceres.oncall.schedule import on_call_at
+from ceres.oncall.selectors import engine_schedule
+from ceres.sla.policies import calendar
+from ceres.slack import outbox as slack_outbox
+from ceres.sms.outbox import send_sms
+from ceres.team.models import Person
+
+log = logging.getLogger(__name__)
+
+BUTTON_PREFIX = "oncall"
+ACKNOWLEDGE, RESOLVE = "ack", "resolve"
+SWEEP_BATCH = 500
+
+
+# --- words and links -----------------------------------------------------------------------------
+
+
+def alarm_link(alarm: Alarm) -> str:
+    # A fixed path (not reverse()): pages go out from the sweep in a worker.
+    return f"{settings.BASE_URL.rstrip('/')}/oncall/alarms/{alarm.pk}/"
+
+
+def describe(alarm: Alarm) -> str:
+    times = f", {alarm.count} times" if alarm.count > 1 else ""
+    return f"[{alarm.severity.upper()}] {alarm.title} ({alarm.integration.name}{times})"
+
+
+def button_action_id(alarm: Alarm, action: str) -> str:
+    return f"{BUTTON_PREFIX}:{alarm.pk}:{action}"
+
+
+def parse_action_id(action_id: str) -> tuple[int, str] | None:
+    """(alarm id, "ack" | "resolve") of one of the page's buttons, or None."""
+    parts = action_id.split(":")
+    if len(parts) != 3 or parts[0] != BUTTON_PREFIX or parts[2] not in (ACKNOWLEDGE, RESOLVE):
+        return None
+    if not parts[1].isdigit() or len(parts[1]) > 18:
+        return None
+    return int(parts[1]), parts[2]
+
+
+def page_blocks(alarm: Alarm, text: str) -> list[dict[str, object]]:
+    """The Slack page: what fired, then Acknowledge and Resolve."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": f"{BUTTON_PREFIX}-{alarm.pk}",
+            "elements": [
+                {
+                    "type": "button",
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Acknowledge"},
+                    "action_id": button_action_id(alarm, ACKNOWLEDGE),
+                    "value": str(alarm.pk),
+                },
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Resolve"},
+                    "action_id": button_action_id(alarm, RESOLVE),
+                    "value": str(alarm.pk),
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": "Resolve this alarm?"},
+                        "text": {
+                            "type": "mrkdwn",
+                            "text": "Escalation stops; the next notification opens a new alarm.",
+                        },
+                        "confirm": {"type": "plain_text", "text": "Resolve"},
+                        "deny": {"type": "plain_text", "text": "Cancel"},
+                    },
+                },
+            ],
+        },
+    ]
+
+
+def answered_blocks(text: str, note: str) -> list[dict[str, object]]:
+    """The page once answered: the buttons give way to who did what."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]},
+    ]
+
+
+def _page_text(alarm: Alarm, step: int, round_: int) -> str:
+    where = f"step {step + 1}" + (f", round {round_ + 1}" if round_ else "")
+    return f":rotating_light: {describe(alarm)}\nYou are paged ({where}). {alarm_link(alarm)}"
+
+
+# --- response targets ----------------------------------------------------------------------------
+
+
+def ack_due(policy: EscalationPolicy, opened: datetime.datetime) -> datetime.datetime | None:
+    """When an alarm opened at `opened` must be acknowledged: within the inside-hours target
+    when the policy's calendar is open then, the outside-hours one otherwise (the handbook's
+    1 hour in business hours, 4 hours outside). Elapsed time, not business time: the 4 hours
+    at night are 4 real hours. None: the policy measures no target."""
+    if not policy.target_calendar:
+        return None
+    try:
+        _, cal = calendar(policy.target_calendar)
+    except Invalid:
+        log.warning(
+            "policy %s: no calendar %r, no response target", policy.key, policy.target_calendar
+        )
+        return None
+    minutes = (
+        policy.ack_within_inside_minutes
+        if is_open(cal, opened)
+        else policy.ack_within_outside_minutes
+    )
+    return opened + datetime.timedelta(minutes=minutes)
+
+
+# --- who a step pages --------------------------------------------------------------------------
+
+
+def step_people(step: EscalationStep, at: datetime.datetime) -> list[Person]:
+    """Everyone the step pages at `at`, each once, in order: the schedule's on-call, the named
+    people, then the role's active members. Inactive people are skipped."""
+    ids: list[int] = []
+    if step.schedule is not None:
+        key = on_call_at(engine_schedule(step.schedule, overrides_from=at), at)
+        if key is not None:
+            ids.append(int(key))
+    ids.extend(int(pk) for pk in step.people)
+    if step.role:
+        ids.extend(
+            Person.objects.filter(role__key=step.role, is_active=True)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+    people = Person.objects.filter(is_active=True).in_bulk(ids)
+    seen: set[int] = set()
+    ordered = []
+    for pk in ids:
+        if pk in people and pk not in seen:
+            seen.add(pk)
+            ordered.append(people[pk])
+    return ordered
+
+
+def _send(alarm: Alarm, person: Person, ways: Iterable[str], *, key: str, text: str) -> list[str]:
+    """Page one person the ways the step says; the ways that went out. Slack needs a Slack id
+    and SMS a phone number; a person reached no other way gets e-mail."""
+    sent: list[str] = []
+    for way in ways:
+        if way == "slack" and person.slack_user_id:
+            slack_outbox.send_dm(
+                idempotency_key=f"{key}-slack",
+                user=person.slack_user_id,
+                text=text,
+                blocks=page_blocks(alarm, text),
+            )
+            sent.append("slack")
+        elif way == "sms" and person.phone:
+            body = f"[Ceres] ALARM {describe(alarm)}"[:300] + f" Ack: {alarm_link(alarm)}"
+            send_sms(idempotency_key=f"{key}-sms", to=person.phone, body=body)
+            sent.append("sms")
+        elif way == "email" and person.email:
+            _email(person, key=f"{key}-email", alarm=alarm, text=text)
+            sent.append("email")
+    if not sent and person.email:
+        _email(person, key=f"{key}-email", alarm=alarm, text=text)
+        sent.append("email")
+    return sent
+
+
+def _email(person: Person, *, key: str, alarm: Alarm, text: str) -> None:
+    enqueue(
+        channel="email",
+        idempotency_key=key,
+        payload={
+            "to": [person.email],
+            "cc": [],
+            "subject": f"[Ceres] Alarm: {alarm.title}"[:200].replace("\n", " "),
+            "body": text,
+        },
+    )
+
+
+# --- the alarm channel ---------------------------------------------------------------------------
+
+
+def _channel_key(alarm: Alarm) -> str:
+    return f"oncall-alarm-{alarm.pk}-channel"
+
+
+def _channel_thread(alarm: Alarm) -> str | None:
+    """The ts of the alarm's post in the alarm channel once Slack has it, to answer in its
+    thread; None before (the follow-up then goes to the channel after it, in order)."""
+    sent = (
+        OutboxMessage.objects.filter(idempotency_key=_channel_key(alarm), sent_at__isnull=False)
+        .values_list("provider_reference", flat=True)
+        .first()
+    )
+    return sent or None
+
+
+def _tell_channel(alarm: Alarm, text: str, *, key: str) -> None:
+    policy = alarm.policy
+    if policy is None or not policy.alarm_channel:
+        return
+    slack_outbox.post_in_thread(
+        idempotency_key=key,
+        channel=policy.alarm_channel,
+        thread_ts=_channel_thread(alarm),
+        text=text,
+    )
+
+
+# --- starting and moving on ----------------------------------------------------------------------
+
+
+def _steps(alarm: Alarm) -> list[EscalationStep]:
+    if alarm.policy is None:
+        return []
+    return list(alarm.policy.steps.select_related("schedule").order_by("position"))
+
+
+def _page(alarm: Alarm, steps: list[EscalationStep], now: datetime.datetime) -> None:
+    """Page the alarm's current step (alarm.step of alarm.round) and set its timer. A step
+    that reaches nobody (a gap, an empty role) passes straight to the next one in the round,
+    as PagerDuty does; when no step of the round reaches anyone the timer still runs, so the
+    round repeats or the chain runs out."""
+    for _ in range(len(steps)):
+        step = steps[alarm.step]
+        paged = 0
+        text = _page_text(alarm, alarm.step, alarm.round)
+        for person in step_people(step, now):
+            key = f"oncall-page-{alarm.pk}-r{alarm.round}-s{alarm.step}-p{person.pk}"
+            ways = _send(alarm, person, step.via, key=key, text=text)
+            AlarmPage.objects.create(
+                alarm=alarm,
+                person=person,
+                round=alarm.round,
+                step=alarm.step,
+                via=ways,
+                paged_at=now,
+            )
+            paged += 1
+        if step.open_outage_issue:
+            _open_outage_issue(alarm)
+        alarm.next_escalation_at = now + datetime.timedelta(minutes=step.wait_minutes)
+        if paged or alarm.step + 1 >= len(steps):
+            if not paged:
+                log.warning("alarm %s: step %s reached nobody", alarm.pk, alarm.step + 1)
+            return
+        log.warning("alarm %s: step %s reached nobody, next step now", alarm.pk, alarm.step + 1)
+        alarm.step += 1
+
+
+def start(alarm: Alarm, *, now: datetime.datetime) -> None:
+    """A new alarm (in its creating transaction): post it to the alarm channel, set its
+    response target, page the first step."""
+    policy = alarm.integration.escalation_policy
+    if policy is None:
+        return
+    alarm.policy = policy
+    alarm.ack_due_at = ack_due(policy, alarm.first_seen_at)
+    alarm.repeats_left = policy.repeat
+    alarm.step, alarm.round = 0, 0
+    _tell_channel(
+        alarm,
+        f":rotating_light: {describe(alarm)}\n{alarm_link(alarm)}",
+        key=_channel_key(alarm),
+    )
+    steps = _steps(alarm)
+    if steps:
+        _page(alarm, steps, now)
+    alarm.save(
+        update_fields=[
+            "policy",
+            "ack_due_at",
+            "repeats_left",
+            "step",
+            "round",
+            "next_escalation_at",
+        ]
+    )
+
+
+def _move(alarm: Alarm, now: datetime.datetime) -> str:
+    """One move of a due alarm (locked, in a transaction): what happened."""
+    steps = _steps(alarm)
+    before = {"status": alarm.status, "step": alarm.step, "round": alarm.round}
+    if not steps:
+        alarm.next_escalation_at = None
+        outcome = "no steps"
+    elif alarm.status == Alarm.Status.ACKNOWLEDGED:
+        # The acknowledgement expired: the chain starts again, repeats and all.
+        alarm.status = Alarm.Status.FIRING
+        alarm.acknowledged_at, alarm.acknowledged_by = None, None
+        alarm.round += 1
+        alarm.step = 0
+        alarm.repeats_left = alarm.policy.repeat if alarm.policy else 0
+        _page(alarm, steps, now)
+        outcome = "acknowledgement expired"
+    elif alarm.step + 1 < len(steps):
+        alarm.step += 1
+        _page(alarm, steps, now)
+        outcome = "next step"
+    elif alarm.repeats_left > 0:
+        alarm.repeats_left -= 1
+        alarm.round += 1
+        alarm.step = 0
+        _page(alarm, steps, now)
+        outcome = "repeat"
+    else:
+        alarm.next_escalation_at = None
+        _tell_channel(
+            alarm,
+            f":warning: Nobody acknowledged {describe(alarm)}: the escalation chain ran out. "
+            f"{alarm_link(alarm)}",
+            key=f"oncall-alarm-{alarm.pk}-exhausted-r{alarm.round}",
+        )
+        outcome = "chain ran out"
+    alarm.save(
+        update_fields=[
+            "status",
+            "acknowledged_at",
+            "acknowledged_by",
+            "step",
+            "round",
+            "repeats_left",
+            "next_escalation_at",
+        ]
+    )
+    after = {"status": alarm.status, "step": alarm.step, "round": alarm.round}
+    record_change(
+        actor=None,
+        action="oncall.alarm.escalate",
+        target=alarm,
+        target_label=f"{alarm.integration.name}: {alarm.title}"[:200],
+        changes={
+            name: [before[name], after[name]] for name in before if before[name] != after[name]
+        }
+        | {"outcome": [None, outcome]},
+    )
+    return outcome
+
+
+def due(now: datetime.datetime) -> QuerySet[Alarm]:
+    return Alarm.objects.filter(next_escalation_at__lte=now).exclude(status=Alarm.Status.RESOLVED)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    moved: int
+    skipped: int
+
+
+def sweep(*, now: datetime.datetime | None = None, limit: int = SWEEP_BATCH) -> SweepResult:
+    """The periodic sweep: move every due alarm one step, each in its own transaction, the
+    most overdue first. An alarm another worker holds is skipped (it is moving it); one whose
+    move failed is logged and stays due for the next run."""
+    now = now or timezone.now()
+    ids = list(due(now).order_by("next_escalation_at").values_list("pk", flat=True)[:limit])
+    moved = skipped = 0
+    with acting_as("escalation"):
+        for pk in ids:
+            try:
+                with transaction.atomic():
+                    alarm = (
+                        due(now)
+                        .select_for_update(skip_locked=True, of=("self",))
+                        .select_related("integration", "policy")
+                        .filter(pk=pk)
+                        .first()
+                    )
+                    if alarm is None:
+                        skipped += 1
+                        continue
+                    _move(alarm, now)
+                    moved += 1
+            except IntegrityError:
+                # Another sweep paged this step a moment ago (SQLite has no row locks).
+                skipped += 1
+            except Exception:
+                log.exception("alarm %s: escalation failed; it stays due", pk)
+                skipped += 1
+    return SweepResult(moved=moved, skipped=skipped)
+
+
+# --- acknowledging and resolving -----------------------------------------------------------------
+
+
+def _locked(alarm_id: int) -> Alarm:
+    alarm = (
+        Alarm.objects.select_for_update(of=("self",))
+        .select_related("integration", "policy", "acknowledged_by")
+        .filter(pk=alarm_id)
+        .first()
+    )
+    if alarm is None:
+        raise Invalid(f"no alarm {alarm_id}", field="alarm")
+    return alarm
+
+
+def was_paged(alarm: Alarm, person: Person) -> bool:
+    return AlarmPage.objects.filter(alarm=alarm, person=person).exists()
+
+
+@transaction.atomic
+def acknowledge(
+    *, actor: Actor, alarm_id: int, person: Person, now: datetime.datetime | None = None
+) -> Alarm:
+    """`person` takes the alarm: escalation stops (until the acknowledgement expires, when the
+    policy sets a timeout). Only someone paged for it may: an acknowledgement from anyone else
+    would silence the pages of the people actually on call. Acknowledging an alarm already
+    acknowledged by the same person changes nothing."""
+    now = now or timezone.now()
+    alarm = _locked(alarm_id)
+    if alarm.status == Alarm.Status.RESOLVED:
+        raise Conflict("this alarm is resolved already", field="alarm")
+    if not was_paged(alarm, person):
+        raise PermissionDenied(
+            f"{person.name} was not paged for this alarm; only the people paged can acknowledge it",
+            field="person",
+        )
+    if alarm.status == Alarm.Status.ACKNOWLEDGED and alarm.acknowledged_by_id == person.pk:
+        return alarm
+    before = alarm.status
+    alarm.status = Alarm.Status.ACKNOWLEDGED
+    alarm.acknowledged_at, alarm.acknowledged_by = now, person
+    if alarm.first_acknowledged_at is None:
+        alarm.first_acknowledged_at = now
+    timeout = alarm.policy.ack_timeout_minutes if alarm.policy else None
+    alarm.next_escalation_at = now + datetime.timedelta(minutes=timeout) if timeout else None
+    alarm.save(
+        update_fields=[
+            "status",
+            "acknowledged_at",
+            "acknowledged_by",
+            "first_acknowledged_at",
+            "next_escalation_at",
+        ]
+    )
+    record_change(
+        actor=actor,
+        action="oncall.alarm.acknowledge",
+        target=alarm,
+        target_label=f"{alarm.integration.name}: {alarm.title}"[:200],
+        changes={"status": [before, alarm.status], "acknowledged_by": [None, person.pk]},
+    )
+    _tell_channel(
+        alarm,
+        f":eyes: Acknowledged by {person.name}.",
+        key=f"oncall-alarm-{alarm.pk}-ack-{person.pk}-{int(now.timestamp())}",
+    )
+    return alarm
+
+
+@transaction.atomic
+def resolve(
+    *,
+    actor: Actor,
+    alarm_id: int,
+    person: Person,
+    may_resolve_any: bool = False,
+    now: datetime.datetime | None = None,
+) -> Alarm:
+    """`person` resolves the alarm by hand: escalation stops for good, and the next
+    notification with its key opens a new alarm. Someone paged may; so may whoever holds the
+    permission to change alarms (`may_resolve_any`, checked by the caller). Resolving a
+    resolved alarm changes nothing."""
+    now = now or timezone.now()
+    alarm = _locked(alarm_id)
+    if alarm.status == Alarm.Status.RESOLVED:
+        return alarm
+    if not may_resolve_any and not was_paged(alarm, person):
+        raise PermissionDenied(
+            f"{person.name} was not paged for this alarm and may not resolve it",
+            field="person",
+        )
+    before = alarm.status
+    alarm.status = Alarm.Status.RESOLVED
+    alarm.resolved_at, alarm.resolved_by = now, person
+    alarm.next_escalation_at = None
+    alarm.save(update_fields=["status", "resolved_at", "resolved_by", "next_escalation_at"])
+    record_change(
+        actor=actor,
+        action="oncall.alarm.resolve",
+        target=alarm,
+        target_label=f"{alarm.integration.name}: {alarm.title}"[:200],
+        changes={"status": [before, alarm.status], "resolved_by": [None, person.pk]},
+    )
+    _tell_channel(
+        alarm,
+        f":white_check_mark: Resolved by {person.name}.",
+        key=f"oncall-alarm-{alarm.pk}-resolved",
+    )
+    return alarm
+
+
+def resolved_by_source(alarm: Alarm) -> None:
+    """The source said the problem is gone (in `alarms._resolve`'s transaction)."""
+    alarm.next_escalation_at = None
+    alarm.save(update_fields=["next_escalation_at"])
+    _tell_channel(
+        alarm,
+        ":white_check_mark: Resolved (the source reported it fixed).",
+        key=f"oncall-alarm-{alarm.pk}-resolved",
+    )
+
+
+# --- the suspected-outage issue ------------------------------------------------------------------
+
+
+def _open_outage_issue(alarm: Alarm) -> None:
+    """ "A suspected outage issue should be created to track the escalation and determine
+    root cause": once per alarm, in the confidential repository (an alarm's labels may name
+    a customer's host)."""
+    if alarm.outage_issue_id is not None:
+        return
+    from ceres.tracker.models import TrackerRepository
+    from ceres.tracker.selectors import repository
+    from ceres.tracker.services import open_issue
+
+    body = (
+        f"Suspected outage, opened by the escalation of {describe(alarm)}.\n\n"
+        f"- First seen: {alarm.first_seen_at:%Y-%m-%d %H:%M %Z}\n"
+        f"- Alarm: {alarm_link(alarm)}\n\n"
+        "Track the escalation here and determine the root cause."
+    )
+    try:
+        with transaction.atomic():
+            issue = open_issue(
+                actor=None,
+                repository=repository(TrackerRepository.Visibility.CONFIDENTIAL),
+                title=f"Suspected outage: {alarm.title}"[:250],
+                body=body,
+                labels=["suspected outage"],
+                key=f"oncall-alarm-{alarm.pk}-outage",
+            )
+    except Invalid as exc:
+        log.error("alarm %s: the suspected-outage issue was refused: %s", alarm.pk, exc)
+        return
+    alarm.outage_issue = issue
+    alarm.save(update_fields=["outage_issue"])
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseReport:
+    """Response targets over alarms opened in a span: how many had a target, were
+    acknowledged in time, late, or not (yet), and the median time to acknowledge."""
+
+    alarms: int
+    with_target: int
+    met: int
+    missed: int
+    pending: int
+    median_minutes: float | None
+
+    @property
+    def met_ratio(self) -> float | None:
+        decided = self.met + self.missed
+        return self.met / decided if decided else None
+
+
+def response_report(
+    start: datetime.datetime, end: datetime.datetime, *, now: datetime.datetime | None = None
+) -> ResponseReport:
+    now = now or timezone.now()
+    rows = list(
+        Alarm.objects.filter(first_seen_at__gte=start, first_seen_at__lt=end).values_list(
+            "first_seen_at", "ack_due_at", "first_acknowledged_at", "resolved_at"
+        )
+    )
+    met = missed = pending = 0
+    minutes: list[float] = []
+    for opened, due_at, acked, resolved in rows:
+        if acked is not None:
+            minutes.append((acked - opened).total_seconds() / 60)
+        if due_at is None:
+            continue
+        if acked is not None:
+            if acked <= due_at:
+                met += 1
+            else:
+                missed += 1
+        elif resolved is not None and resolved <= due_at:
+            continue  # gone by itself before anyone had to answer: no target to meet
+        elif due_at < min(now, resolved or now):
+            missed += 1
+        else:
+            pending += 1
+    minutes.sort()
+    median = None
+    if minutes:
+        middle = len(minutes) // 2
+        median = (
+            minutes[middle] if len(minutes) % 2 else (minutes[middle - 1] + minutes[middle]) / 2
+        )
+    return ResponseReport(
+        alarms=len(rows),
+        with_target=met + missed + pending,
+        met=met,
+        missed=missed,
+        pending=pending,
+        median_minutes=median,
+    )
+
+
+def open_alarms() -> QuerySet[Alarm]:
+    return Alarm.objects.filter(~Q(status=Alarm.Status.RESOLVED))
