@@ -138,8 +138,8 @@ def test_changes_are_described_field_by_field(write: Write, demo_text: str) -> N
         "~ person lena@example.com: github lpark -> lena-park; timezone America/Chicago -> UTC",
         "~ product premium: name 'Fleet Premium' -> 'Fleet Premium+'",
     ]
-    assert result.unchanged == 43  # 30 of the team and products, 8 of calendars, SLAs, replies,
-    # 1 automation, 1 community channel, 2 trackers, 1 bug workflow
+    assert result.unchanged == 47  # 30 of the team and products, 8 of calendars, SLAs, replies,
+    # 1 automation, 1 community channel, 2 trackers, 1 bug workflow, 3 rotations, 1 chain
     applied = apply_path(write(edited))
     assert applied.changes == result.changes
     lena = Person.objects.get(email="lena@example.com")

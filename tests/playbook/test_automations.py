@@ -110,10 +110,10 @@ def test_a_changed_rule_is_a_change_in_the_dry_run(write: Write) -> None:
         ),
         (
             "- set_priority: from_button",
-            "- page: infrastructure-first-responder",
-            "page: infrastructure",
+            "- page: Infrastructure On-call",
+            "page: Infrastructure On-call",
             "automations[0].on_button.emergency",
-            "paging the on-call needs on-call rotations",
+            "the key of an escalation chain or an on-call rotation",
         ),
         (
             "text: {role: cse}",

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from ceres.oncall.models import OnCallSchedule
 from ceres.playbook.services import DEMO_PLAYBOOK, apply_path
 from ceres.team.models import Person
 from tests.playbook.conftest import Write, line_of
@@ -45,15 +46,20 @@ def test_adding_a_support_engineer(write: Write, demo_text: str) -> None:
     call_command("apply", str(path), "--dry-run", stdout=out)
     assert out.getvalue().splitlines() == [
         "+ person noor@example.com: Noor Haddad (cse)",
-        "= 46 unchanged",  # 43, and the bug workflow and the two trackers
-        f"{path}: dry run, 1 change not applied",
+        # premium support's business-hours layer is everyone active in the role cse, by id
+        "~ rotation premium-support: layer 1 people Lena Park, Ben Adler, Kofi Mensah -> "
+        "Lena Park, Ben Adler, Kofi Mensah, Noor Haddad",
+        "= 49 unchanged",  # 43, the bug workflow, the two trackers, 2 rotations and the chain
+        f"{path}: dry run, 2 changes not applied",
     ]
     assert not Person.objects.filter(email="noor@example.com").exists()
 
     out = StringIO()
     call_command("apply", str(path), stdout=out)
-    assert out.getvalue().splitlines()[-1] == f"{path}: applied 1 change"
+    assert out.getvalue().splitlines()[-1] == f"{path}: applied 2 changes"
     noor = Person.objects.select_related("user", "role").get(email="noor@example.com")
+    top_layer = OnCallSchedule.objects.get(key="premium-support").layers.get(position=1)
+    assert top_layer.people[-1] == noor.pk
     assert noor.role.key == "cse"
     assert noor.user.get_username() == "noor"
     assert (noor.github_login, noor.timezone) == ("noorh", "Europe/Berlin")

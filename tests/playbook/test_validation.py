@@ -56,18 +56,19 @@ def test_an_unknown_section_lists_the_sections(write: Write) -> None:
     assert refused(write, text) == [
         f"FILE:{line_of(text, 'peeple')}: peeple: unknown section 'peeple'; did you mean "
         "'people'? (sections here: version, organization, roles, people, products, checklists, "
-        "calendars, sla_policies, saved_replies, automations, channels, bug_workflow)"
+        "calendars, sla_policies, saved_replies, automations, channels, bug_workflow, rotations, "
+        "escalation_chains)"
     ]
 
 
 def test_sections_of_later_releases_are_refused_not_ignored(write: Write) -> None:
-    text = MINIMAL + "rotations:\n  developer-on-call: {people: [engineer]}\nrituals: []\n"
+    text = MINIMAL + "rituals: []\nonboarding: {cse: [Read the handbook]}\n"
     assert refused(write, text) == [
-        f"FILE:{line_of(text, 'rotations')}: rotations: section 'rotations' is not supported "
-        "yet by this version of Ceres; remove it (on-call rotations will be supported by a "
-        "later release)",
         f"FILE:{line_of(text, 'rituals')}: rituals: section 'rituals' is not supported yet by "
         "this version of Ceres; remove it (rituals will be supported by a later release)",
+        f"FILE:{line_of(text, 'onboarding')}: onboarding: section 'onboarding' is not supported "
+        "yet by this version of Ceres; remove it (onboarding checklists will be supported by a "
+        "later release)",
     ]
 
 

@@ -21,6 +21,7 @@ from ceres.oncall.models import OnCallSchedule, ScheduleLayer, ScheduleOverride
 from ceres.oncall.rotation import Rotation
 from ceres.oncall.schedule import Override, check_overrides
 from ceres.sla.policies import calendar
+from ceres.slack.services import check_channel_id
 from ceres.team.models import Person
 
 MAX_KEY = 60
@@ -31,7 +32,15 @@ MAX_PEOPLE = 100
 MAX_LAYERS = 20
 _KEY = re.compile(r"[a-z0-9][a-z0-9-]*")
 _USERGROUP = re.compile(r"S[A-Z0-9]{2,19}")
-SCHEDULE_FIELDS = ("key", "name", "description", "slack_usergroup_id")
+_USERGROUP_HANDLE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+SCHEDULE_FIELDS = (
+    "key",
+    "name",
+    "description",
+    "slack_usergroup_id",
+    "slack_usergroup_handle",
+    "handoff_channel",
+)
 LAYER_FIELDS = ("position", "people", "shift_length_hours", "start", "timezone", "restriction")
 OVERRIDE_FIELDS = ("schedule", "person", "start", "end", "reason", "created_by")
 
@@ -57,8 +66,12 @@ def save_schedule(
     name: str,
     description: str = "",
     slack_usergroup_id: str = "",
+    slack_usergroup_handle: str | None = None,
+    handoff_channel: str | None = None,
 ) -> OnCallSchedule:
-    """Create the schedule `key`, or replace its name, description and Slack user group."""
+    """Create the schedule `key`, or replace its name, description and Slack user group.
+    `slack_usergroup_handle` (`oncall` for @oncall; the user group sync looks its id up) and
+    `handoff_channel` (a Slack channel id) are kept as stored when None."""
     key = _text(key, field="key", most=MAX_KEY, required=True)
     if not _KEY.fullmatch(key):
         raise Invalid("lower-case letters, digits and dashes, e.g. developer-on-call", field="key")
@@ -71,13 +84,38 @@ def save_schedule(
         raise Invalid(
             "a Slack user group id starts with S (e.g. S0ONCALL1)", field="slack_usergroup_id"
         )
+    if slack_usergroup_handle is not None:
+        slack_usergroup_handle = _text(
+            slack_usergroup_handle, field="slack_usergroup_handle", most=80, required=False
+        ).removeprefix("@")
+        if slack_usergroup_handle and not _USERGROUP_HANDLE.fullmatch(slack_usergroup_handle):
+            raise Invalid(
+                "a Slack user group's handle: lower-case letters, digits, dashes, dots and "
+                "underscores (oncall for @oncall)",
+                field="slack_usergroup_handle",
+            )
+    if handoff_channel is not None:
+        handoff_channel = _text(handoff_channel, field="handoff_channel", most=20, required=False)
+        if handoff_channel:
+            try:
+                handoff_channel = check_channel_id(handoff_channel)
+            except Invalid as exc:
+                raise Invalid(exc.message, field="handoff_channel") from exc
     schedule = OnCallSchedule.objects.select_for_update().filter(key=key).first()
     before = snapshot(schedule, SCHEDULE_FIELDS) if schedule else {}
     if schedule is None:
         schedule = OnCallSchedule(key=key)
+    group_before = (schedule.slack_usergroup_id, schedule.slack_usergroup_handle)
     schedule.name = name
     schedule.description = description
     schedule.slack_usergroup_id = slack_usergroup_id
+    if slack_usergroup_handle is not None:
+        schedule.slack_usergroup_handle = slack_usergroup_handle
+    if (schedule.slack_usergroup_id, schedule.slack_usergroup_handle) != group_before:
+        # Another group: the next sync fills it whoever is on call (`oncall.slack_sync`).
+        schedule.slack_usergroup_users = []
+    if handoff_channel is not None:
+        schedule.handoff_channel = handoff_channel
     schedule.save()
     record_save(
         actor=actor,

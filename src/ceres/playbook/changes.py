@@ -21,6 +21,8 @@ Kind = Literal[
     "community_channel",
     "tracker",
     "bug_workflow",
+    "rotation",
+    "escalation_chain",
 ]
 
 

@@ -3,7 +3,8 @@
 A `Change` (changes.py) carries both what a person reads (`describe()`) and the keyword
 arguments of the service call that makes it, so the dry run prints exactly what the apply would
 do. The sections of calendars, SLA policies and saved replies are planned in `sla_plan.py`; the
-bug workflow and the tracker repositories in `tracker_plan.py`.
+bug workflow and the tracker repositories in `tracker_plan.py`; rotations and escalation chains
+in `oncall_plan.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ceres.core.hours import validate_weekly_hours
-from ceres.playbook import automation_plan, channel_plan, sla_plan, tracker_plan
+from ceres.playbook import automation_plan, channel_plan, oncall_plan, sla_plan, tracker_plan
 from ceres.playbook.changes import Change, Plan, compare
 from ceres.playbook.checks import new_username
 from ceres.playbook.errors import DocPath, Problem
@@ -232,4 +233,5 @@ def make_plan(spec: PlaybookSpec, state: State) -> Plan:
     channel_plan.channels(spec, state, planner.plan)
     tracker_plan.trackers(spec, state, planner.plan)
     tracker_plan.bug_workflow(spec, state, planner.plan)
+    oncall_plan.plan(spec, state, planner.plan)  # after people and calendars: layers name them
     return planner.plan

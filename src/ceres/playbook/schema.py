@@ -11,37 +11,33 @@ field and the stored value is kept (see docs/playbook.md, "What the playbook man
 A value that may be written as one thing or as a list of them (an SLA target's rules, a match
 value) is a union told apart by `_one_or_many`: its branches are tagged `<one>` / `<many>` so an
 error's location says which shape was read, and `shape.py` drops the tag when it names the field.
+The base model and those helpers are in `spec_base.py`; on-call's sections in `oncall_schema.py`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, Tag
 
 from ceres.conversations.services import MAX_BODY
 from ceres.core.durations import EXAMPLE, parse_duration
 from ceres.core.errors import Invalid
 from ceres.core.hours import validate_timezone
+from ceres.playbook.oncall_schema import EscalationChainsSpec, RotationKey, RotationSpec
+from ceres.playbook.spec_base import MANY, ONE, Spec
+from ceres.playbook.spec_base import kind_of as _kind_of
+from ceres.playbook.spec_base import one_or_many as _one_or_many
+from ceres.playbook.spec_base import refuse as _refuse
+from ceres.playbook.spec_base import text as _text
 from ceres.tracker.config import parse_tracker
 
 SUPPORTED_VERSION = 1
-ONE, MANY = "<one>", "<many>"  # union tags: never a key a playbook can write at that place
-SHAPE_ERROR = "playbook_shape"  # an error whose message says what was expected
 
 # SLA targets in the order they are shown and stored.
 TARGETS = ("first_response", "next_response", "resolution")
@@ -58,11 +54,6 @@ _PERCENT = re.compile(r"^([0-9]{1,3}(?:\.[0-9]+)?) ?%$")
 _CATEGORY = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
 
 
-def _refuse(message: str) -> PydanticCustomError:
-    # The message goes through the context so braces in it are never read as placeholders.
-    return PydanticCustomError("playbook", "{message}", {"message": message})
-
-
 def _version(value: int) -> int:
     if value != SUPPORTED_VERSION:
         raise _refuse(f"this Ceres reads playbook version {SUPPORTED_VERSION}, not {value}")
@@ -76,18 +67,6 @@ def _slug(max_length: int) -> Callable[[str], str]:
                 f"{value!r} is not a key: use lower-case letters, digits and dashes "
                 f"(at most {max_length} characters), e.g. 'premium-mdm'"
             )
-        return value
-
-    return check
-
-
-def _text(max_length: int) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise _refuse("must not be empty")
-        if len(value) > max_length:
-            raise _refuse(f"must be at most {max_length} characters")
         return value
 
     return check
@@ -178,16 +157,6 @@ def _duration(value: Any) -> str:
     return value.strip()
 
 
-def _kind_of(value: Any) -> str:
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, list):
-        return "a list"
-    return "a mapping" if isinstance(value, dict) else type(value).__name__
-
-
 def _percent(value: Any) -> float:
     """When a warning goes out, as a share of the target: 75% is 0.75."""
     text = value.strip() if isinstance(value, str) else None
@@ -237,19 +206,6 @@ def _reply_from_text(value: Any) -> Any:
     return {"body": value} if isinstance(value, str) else value
 
 
-def _one_or_many(single: type, expected: str) -> Discriminator:
-    """Tells a single value (a `single`) from a list of them; anything else is refused as not
-    the `expected` shape (see the module doc)."""
-
-    def which(value: Any) -> Hashable:
-        if isinstance(value, list):
-            return MANY
-        return ONE if isinstance(value, single) else None
-
-    # No error context: it would make the annotation unhashable, and `X | None` hashes it.
-    return Discriminator(which, custom_error_type=SHAPE_ERROR, custom_error_message=expected)
-
-
 Key = Annotated[str, AfterValidator(_slug(50))]
 Email = Annotated[str, AfterValidator(_email)]
 Username = Annotated[str, AfterValidator(_username)]
@@ -258,10 +214,6 @@ SlackUserId = Annotated[str, AfterValidator(_slack_user_id)]
 Phone = Annotated[str, AfterValidator(_phone)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 Version = Annotated[int, AfterValidator(_version)]
-
-
-class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class OrganizationSpec(Spec):
@@ -455,3 +407,5 @@ class PlaybookSpec(Spec):
     automations: list[AutomationSpec] | None = None
     channels: list[ChannelSpec] | None = None
     bug_workflow: BugWorkflowSpec | None = None
+    rotations: dict[RotationKey, RotationSpec] | None = None
+    escalation_chains: EscalationChainsSpec | None = None

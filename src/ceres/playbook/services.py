@@ -24,6 +24,7 @@ from ceres.playbook import (
     automation_plan,
     channel_plan,
     checks,
+    oncall_plan,
     shape,
     sla_checks,
     state,
@@ -102,7 +103,7 @@ def _checked(document: Document) -> tuple[PlaybookSpec, state.State]:
     stored = state.read()
     problems = checks.check(spec, stored) + sla_checks.check(spec, stored)
     problems += automation_plan.check(spec, stored) + channel_plan.check(spec, stored)
-    problems += tracker_plan.check(spec, stored)
+    problems += tracker_plan.check(spec, stored) + oncall_plan.check(spec, stored)
     if problems:
         raise document.locator.error(problems)
     return spec, stored
@@ -140,6 +141,8 @@ def _write(change: Change) -> None:
         tracker_config.save_trackers(actor=None, **values)
     elif change.kind == "bug_workflow":
         tracker_config.save_workflow(actor=None, **values)
+    elif change.kind in ("rotation", "escalation_chain"):
+        oncall_plan.write(change)
     else:  # pragma: no cover - the Kind literal lists every kind
         raise AssertionError(change.kind)
 
@@ -168,6 +171,8 @@ SERVICE_FIELDS: dict[str, dict[str, str | None]] = {
 def _failed(change: Change, exc: Exception, locator: Locator) -> PlaybookError:
     """A refusal from a service, pointed at the entry of the playbook that caused it."""
     path: DocPath = change.path
+    if isinstance(exc, oncall_plan.AtPath):
+        return locator.error([Problem((*path, *exc.path), exc.message)])
     if isinstance(exc, CeresError):
         message = exc.message
         names = SERVICE_FIELDS.get(change.kind, {})

@@ -16,12 +16,11 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from ceres.playbook.errors import DocPath, PathPart, Problem
-from ceres.playbook.schema import MANY, ONE, SHAPE_ERROR, PlaybookSpec
+from ceres.playbook.schema import PlaybookSpec
+from ceres.playbook.spec_base import SHAPE_ERROR, TAGS
 
 # Parts of the playbook sketch that Ceres does not run yet, with what brings them.
 NOT_SUPPORTED_YET: dict[DocPath, str] = {
-    ("rotations",): "on-call rotations",
-    ("escalation_chains",): "escalation chains",
     ("rituals",): "rituals",
     ("onboarding",): "onboarding checklists",
 }
@@ -78,9 +77,17 @@ def _unwrap(annotation: Any, part: PathPart | None = None) -> Any:
             options = [a for a in get_args(annotation) if a is not type(None)]
             lists = [a for a in options if get_origin(_unwrap(a)) is list]
             others = [a for a in options if a not in lists]
-            annotation = (lists if isinstance(part, int) and lists else others or options)[0]
+            # Of a name-or-mapping union (a layer), the mapping's model has the fields to list.
+            models = [a for a in others if _is_model(_unwrap(a))]
+            annotation = (
+                lists if isinstance(part, int) and lists else models or others or options
+            )[0]
         else:
             return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _model_at(loc: DocPath) -> type[BaseModel] | None:
@@ -90,9 +97,12 @@ def _model_at(loc: DocPath) -> type[BaseModel] | None:
         current = _unwrap(current, part)
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(str(part))
-            if field is None:
+            if field is not None:
+                current = field.annotation
+            elif hasattr(current, "ITEMS"):  # a mapping of entries by name (escalation chains)
+                current = current.ITEMS
+            else:
                 return None
-            current = field.annotation
         elif get_origin(current) in (list, dict):
             current = get_args(current)[-1]
         else:
@@ -118,7 +128,7 @@ def _unknown_field(loc: DocPath) -> str:
 def _location(loc: tuple[PathPart, ...]) -> DocPath:
     """Pydantic's location as a path into the document: without the tags of one-or-many
     unions, and with a mapping key's own errors (`[key]`) on the key."""
-    return tuple(part for part in loc if part not in (ONE, MANY, "[key]"))
+    return tuple(part for part in loc if part not in (*TAGS, "[key]"))
 
 
 def _problem(error: ErrorDetails) -> Problem:

@@ -1,7 +1,8 @@
 """What the database holds today, in the same terms as the playbook, for checks and the diff.
 
 This module reads the models of the apps the playbook manages (team, accounts, sla,
-conversations, and the tracker's settings through tracker_plan) directly, read-only: the diff
+conversations, the tracker's settings through tracker_plan, on-call through oncall_plan)
+directly, read-only: the diff
 needs the raw stored value of exactly the fields the playbook manages, and a selector per field
 in each app would only mirror the models. Every write still goes through the apps' services.
 """
@@ -16,7 +17,7 @@ from django.contrib.auth import get_user_model
 from ceres.accounts.models import ChecklistTemplate, Product
 from ceres.automations.models import AutomationRule
 from ceres.conversations.models import SavedReply
-from ceres.playbook import channel_plan, tracker_plan
+from ceres.playbook import channel_plan, oncall_plan, tracker_plan
 from ceres.playbook.automation_plan import StoredAutomation
 from ceres.playbook.automation_plan import stored as stored_automation
 from ceres.playbook.models import Organization
@@ -96,6 +97,10 @@ class State:
     automations: dict[str, StoredAutomation] = field(default_factory=dict)  # in run order
     community_channels: dict[str, str] = field(default_factory=dict)  # Slack id -> name
     tracker: tracker_plan.StoredTrackerSettings | None = None  # workflow and repositories
+    # On-call schedules and escalation chains, and the people by id (oncall_stored.py).
+    oncall: oncall_plan.StoredOncall = field(
+        default_factory=lambda: oncall_plan.StoredOncall(schedules={}, chains={}, people=())
+    )
 
 
 def _permission_name(app_label: str, codename: str) -> str:
@@ -181,4 +186,5 @@ def read() -> State:
         },
         community_channels=channel_plan.stored(),
         tracker=tracker_plan.stored(),
+        oncall=oncall_plan.stored(),
     )

@@ -18,7 +18,7 @@ from ceres.core.errors import CeresError
 from ceres.demo.conversations import make_conversations
 from ceres.demo.generator import account_rows
 from ceres.demo.issues import make_issues
-from ceres.demo.oncall import make_oncall_schedules
+from ceres.demo.oncall import make_oncall_override
 from ceres.playbook import selectors as playbook_selectors
 from ceres.playbook import services as playbook_services
 from ceres.team.models import Person
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--issues",
             action="store_true",
-            help="add bug reports, feature requests and on-call schedules",
+            help="add bug reports, feature requests and an on-call replacement",
         )
         parser.add_argument("--no-progress", action="store_true")
 
@@ -67,8 +67,10 @@ class Command(BaseCommand):
             if options["issues"]:
                 made = make_issues(seed=options["seed"])
                 self.stdout.write(f"created {made} demo issues")
-                schedules = make_oncall_schedules()
-                self.stdout.write(f"created {schedules} demo on-call schedules")
+                # The schedules come from the demo playbook's rotations; the demo adds a
+                # replacement, which a playbook never holds.
+                overrides = make_oncall_override()
+                self.stdout.write(f"created {overrides} demo on-call override(s)")
         except CeresError as exc:
             raise CommandError(f"{exc.field}: {exc.message}", returncode=2) from exc
 
