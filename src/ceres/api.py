@@ -31,6 +31,7 @@ api.add_router("/conversations", conversations_router)
 api.add_router("/sla", sla_router)
 api.add_router("/tracker", tracker_router)
 api.add_router("/oncall", oncall_router)
+api.add_router("/oncall/integrations", "ceres.oncall.api_integrations.router")
 
 
 @api.get("/ping", auth=None, tags=["meta"], summary="A trivial endpoint (benchmark baseline)")

@@ -125,8 +125,8 @@ def test_the_editor_shows_the_rule_as_the_playbook_writes_it_and_saves_changes(
         (EDITED.replace("on: message_received", "on: sunrise"), "on: unknown trigger 'sunrise'"),
         (EDITED.replace("then:\n  - reply", "than:\n  - reply"), "than"),
         (
-            EDITED.replace("- add_tag: after-hours", "- page: infrastructure"),
-            "paging the on-call needs on-call rotations",
+            EDITED.replace("- add_tag: after-hours", "- page: Infrastructure On-call"),
+            "the key of an escalation chain or an on-call rotation",
         ),
         (
             EDITED.replace("name: after-hours-customer-slack", "name: renamed"),

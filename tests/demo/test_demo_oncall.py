@@ -1,5 +1,5 @@
-"""The demo's on-call schedules: the handbook's three, with the demo playbook's people, made
-once however often the demo runs."""
+"""The demo's on-call schedules: the handbook's three, from the demo playbook's rotations with
+its people, and the demo's one replacement, made once however often the demo runs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 
-from ceres.demo.oncall import make_oncall_schedules
+from ceres.demo.oncall import make_oncall_override
 from ceres.oncall import selectors
-from ceres.oncall.models import OnCallSchedule, ScheduleOverride
+from ceres.oncall.models import EscalationPolicy, OnCallSchedule, ScheduleOverride
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -22,8 +22,25 @@ def test_demo_makes_the_handbook_schedules_once(db: None, monkeypatch: pytest.Mo
     call_command("demo", accounts=0, seed=3, issues=True, no_progress=True)
     keys = set(OnCallSchedule.objects.values_list("key", flat=True))
     assert keys == {"developer-on-call", "infrastructure-oncall", "premium-support"}
-    assert make_oncall_schedules(now=now) == 0
+    assert make_oncall_override(now=now) == 0
     assert ScheduleOverride.objects.count() == 1
+    override = ScheduleOverride.objects.select_related("schedule", "person").get()
+    assert (override.schedule.key, override.person.role.key) == ("premium-support", "cse")
+    handles = dict(OnCallSchedule.objects.values_list("key", "slack_usergroup_handle"))
+    assert handles == {
+        "developer-on-call": "oncall",
+        "infrastructure-oncall": "infrastructure-oncall",
+        "premium-support": "",
+    }
+    chain = EscalationPolicy.objects.get(key="infrastructure-alarm")
+    assert (chain.repeat, chain.alarm_channel, chain.target_calendar) == (2, "C0HELPP1", "support")
+    steps = chain.steps.order_by("position").select_related("schedule")
+    assert [(s.schedule.key if s.schedule else s.role or "person") for s in steps] == [
+        "infrastructure-oncall",
+        "person",
+        "vp-cs",
+        "support-manager",
+    ]
 
     infra = selectors.on_call_now_detail(selectors.get_schedule("infrastructure-oncall"), now=now)
     assert infra.person is not None

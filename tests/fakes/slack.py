@@ -12,8 +12,8 @@ uses both, method by method) and the bot token in `Authorization: Bearer xoxb-..
 may carry `token=` instead; a JSON body may not). A missing token answers `not_authed`, a wrong
 one `invalid_auth`, an unknown method `unknown_method`; like Slack, these are HTTP 200 with
 `"ok": false`. Implemented: auth.test, chat.postMessage / update / delete / postEphemeral,
-reactions.add, users.info, conversations.info / open / history / replies, usergroups.update,
-usergroups.users.update. Channels, users and user groups come from tables the test fills
+reactions.add, users.info, conversations.info / open / history / replies, usergroups.list /
+update / users.update. Channels, users and user groups come from tables the test fills
 (`add_channel`, `add_user`, `add_usergroup`); posting to a user ID posts to the DM with that
 user, as Slack does. Message timestamps are unique and increasing ("1733130000.000100",
 "1733130000.000200", ...), or follow a clock: `SlackFake(clock=time.time)` (or setting
@@ -186,6 +186,7 @@ class SlackFake(FakeHttpServer):
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
+            "usergroups.list": self._usergroups_list,
             "usergroups.update": self._usergroups_update,
             "usergroups.users.update": self._usergroups_users_update,
         }
@@ -312,7 +313,10 @@ class SlackFake(FakeHttpServer):
         description: str = "",
         users: Iterable[str] = (),
         channels: Iterable[str] = (),
+        disabled: bool = False,
     ) -> dict[str, Any]:
+        """A user group; `disabled=True`: a disabled one (usergroups.list leaves it out unless
+        asked for `include_disabled`)."""
         members = list(users)
         group = {
             "id": usergroup_id,
@@ -325,7 +329,7 @@ class SlackFake(FakeHttpServer):
             "is_external": False,
             "date_create": TS_START - 86400,
             "date_update": TS_START - 86400,
-            "date_delete": 0,
+            "date_delete": TS_START if disabled else 0,
             "auto_type": None,
             "created_by": self.bot_user_id,
             "updated_by": self.bot_user_id,
@@ -753,6 +757,21 @@ class SlackFake(FakeHttpServer):
         if group is None:
             raise SlackError("no_such_subteam")
         return group
+
+    def _usergroups_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Like Slack: enabled groups only unless `include_disabled`; members only with
+        `include_users`, their number only with `include_count`."""
+        listed = []
+        for group in self._usergroups.values():
+            if group["date_delete"] and not _flag(params, "include_disabled"):
+                continue
+            shown: dict[str, Any] = json.loads(json.dumps(group))
+            if not _flag(params, "include_users"):
+                shown.pop("users")
+            if not _flag(params, "include_count"):
+                shown.pop("user_count")
+            listed.append(shown)
+        return {"usergroups": listed}
 
     def _usergroups_update(self, params: dict[str, Any]) -> dict[str, Any]:
         group = self._usergroup(params)

@@ -410,3 +410,26 @@ def test_drop_arguments_are_checked(slack: SlackFake) -> None:
         slack.fail_next("chat.postMessage", hang=True, drop=True)
     with pytest.raises(ValueError, match="drop=True"):
         slack.fail_next("chat.postMessage", apply=True)
+
+
+def test_usergroups_list_finds_a_group_by_handle(slack: SlackFake) -> None:
+    slack.add_usergroup("S0INFRA", "infrastructure-oncall", users=["U0SAM"])
+    slack.add_usergroup("S0OLD", "old-oncall", disabled=True)
+    client = slack.client()
+
+    listed = client.usergroups_list()["usergroups"]
+    assert [(g["id"], g["handle"]) for g in listed] == [
+        ("S0ONCALL", "cs-oncall"),
+        ("S0INFRA", "infrastructure-oncall"),
+    ]
+    assert "users" not in listed[0]
+    assert "user_count" not in listed[0]
+
+    full = client.usergroups_list(include_disabled=True, include_users=True, include_count=True)
+    by_id = {g["id"]: g for g in full["usergroups"]}
+    assert set(by_id) == {"S0ONCALL", "S0INFRA", "S0OLD"}
+    assert by_id["S0INFRA"]["users"] == ["U0SAM"]
+    assert by_id["S0INFRA"]["user_count"] == 1
+    assert by_id["S0OLD"]["date_delete"] > 0
+    [call] = slack.calls("usergroups.list")[:1]
+    assert call.status == 200

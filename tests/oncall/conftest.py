@@ -9,8 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ceres.oncall import services
-from ceres.oncall.models import OnCallSchedule
+from ceres.oncall import alarms, services
+from ceres.oncall.alarm_formats import AlarmEvent
+from ceres.oncall.models import (
+    Alarm,
+    AlarmIntegration,
+    EscalationPolicy,
+    EscalationStep,
+    OnCallSchedule,
+)
 from ceres.sla import services as sla_services
 from ceres.sla.models import BusinessCalendar
 from ceres.team.models import Person
@@ -81,3 +88,68 @@ def developer_on_call(support_calendar: BusinessCalendar, cse: Person) -> OnCall
         restriction="support",
     )
     return schedule
+
+
+# --- escalation: the handbook's chain and an integration paging through it -------------------
+
+# Tuesday 24 November 2026: Jonas's week on the first-responder rotation (Ravi, Jonas from
+# Monday 2 November 09:00 Chicago).
+NIGHT = chicago(2026, 11, 24, 3, 12)
+DAY = chicago(2026, 11, 24, 10, 0)
+HELP_P1 = "C0HELPP1"
+
+
+@pytest.fixture
+def people(ravi: Person, jonas: Person, vp: Person) -> dict[str, Person]:
+    Person.objects.filter(pk=ravi.pk).update(slack_user_id="U0RAVI", phone="+15555550101")
+    Person.objects.filter(pk=jonas.pk).update(slack_user_id="U0JONAS", phone="+15555550102")
+    Person.objects.filter(pk=vp.pk).update(slack_user_id="U0ADA")
+    return {p.name.split()[0].lower(): p for p in Person.objects.all()}
+
+
+@pytest.fixture
+def policy(
+    first_responder: OnCallSchedule, people: dict[str, Person], support_calendar: BusinessCalendar
+) -> EscalationPolicy:
+    """The handbook's chain: the first responder (Slack and SMS), the site owner, the VP;
+    each waits 15 minutes; the whole chain once more."""
+    policy = EscalationPolicy.objects.create(
+        key="infrastructure-alarm",
+        name="Infrastructure alarm",
+        repeat=1,
+        alarm_channel=HELP_P1,
+        target_calendar="support",
+    )
+    EscalationStep.objects.create(
+        policy=policy,
+        position=0,
+        schedule=first_responder,
+        via=["slack", "sms"],
+        wait_minutes=15,
+    )
+    EscalationStep.objects.create(
+        policy=policy, position=1, people=[people["ravi"].pk], via=["slack"], wait_minutes=15
+    )
+    EscalationStep.objects.create(
+        policy=policy, position=2, role="vp-cs", via=["slack", "email"], wait_minutes=15
+    )
+    return policy
+
+
+@pytest.fixture
+def integration(policy: EscalationPolicy) -> AlarmIntegration:
+    integration, _ = alarms.create_integration(actor=None, name="Prometheus", kind="alertmanager")
+    integration.escalation_policy = policy
+    integration.save()
+    return integration
+
+
+def fire(
+    integration: AlarmIntegration,
+    at: datetime.datetime,
+    key: str = "db-cpu",
+    status: str = "firing",
+) -> Alarm:
+    event = AlarmEvent(dedup_key=key, title=f"{key} high", severity="critical", status=status)
+    touched = alarms.ingest(integration=integration, events=[event], now=at)
+    return Alarm.objects.get(pk=touched[0].pk) if touched else Alarm.objects.get(dedup_key=key)

@@ -16,85 +16,20 @@ from ceres.core.audit.models import AuditEntry
 from ceres.core.errors import Conflict, PermissionDenied
 from ceres.core.outbox.models import OutboxMessage
 from ceres.oncall import alarms, escalation
-from ceres.oncall.alarm_formats import AlarmEvent
 from ceres.oncall.models import (
     Alarm,
     AlarmIntegration,
     AlarmPage,
     EscalationPolicy,
     EscalationStep,
-    OnCallSchedule,
 )
 from ceres.oncall.slack_buttons import on_press
-from ceres.sla.models import BusinessCalendar
 from ceres.slack.interactions import ButtonPress
 from ceres.team.models import Person
 from ceres.tracker.models import TrackerIssue
-from tests.oncall.conftest import chicago
+from tests.oncall.conftest import DAY, HELP_P1, NIGHT, chicago, fire
 
 pytestmark = pytest.mark.django_db
-
-# Tuesday 24 November 2026: Jonas's week on the first-responder rotation (Ravi, Jonas from
-# Monday 2 November 09:00 Chicago).
-NIGHT = chicago(2026, 11, 24, 3, 12)
-DAY = chicago(2026, 11, 24, 10, 0)
-HELP_P1 = "C0HELPP1"
-
-
-@pytest.fixture
-def people(ravi: Person, jonas: Person, vp: Person) -> dict[str, Person]:
-    Person.objects.filter(pk=ravi.pk).update(slack_user_id="U0RAVI", phone="+15555550101")
-    Person.objects.filter(pk=jonas.pk).update(slack_user_id="U0JONAS", phone="+15555550102")
-    Person.objects.filter(pk=vp.pk).update(slack_user_id="U0ADA")
-    return {p.name.split()[0].lower(): p for p in Person.objects.all()}
-
-
-@pytest.fixture
-def policy(
-    first_responder: OnCallSchedule, people: dict[str, Person], support_calendar: BusinessCalendar
-) -> EscalationPolicy:
-    """The handbook's chain: the first responder (Slack and SMS), the site owner, the VP;
-    each waits 15 minutes; the whole chain once more."""
-    policy = EscalationPolicy.objects.create(
-        key="infrastructure-alarm",
-        name="Infrastructure alarm",
-        repeat=1,
-        alarm_channel=HELP_P1,
-        target_calendar="support",
-    )
-    EscalationStep.objects.create(
-        policy=policy,
-        position=0,
-        schedule=first_responder,
-        via=["slack", "sms"],
-        wait_minutes=15,
-    )
-    EscalationStep.objects.create(
-        policy=policy, position=1, people=[people["ravi"].pk], via=["slack"], wait_minutes=15
-    )
-    EscalationStep.objects.create(
-        policy=policy, position=2, role="vp-cs", via=["slack", "email"], wait_minutes=15
-    )
-    return policy
-
-
-@pytest.fixture
-def integration(policy: EscalationPolicy) -> AlarmIntegration:
-    integration, _ = alarms.create_integration(actor=None, name="Prometheus", kind="alertmanager")
-    integration.escalation_policy = policy
-    integration.save()
-    return integration
-
-
-def fire(
-    integration: AlarmIntegration,
-    at: datetime.datetime,
-    key: str = "db-cpu",
-    status: str = "firing",
-) -> Alarm:
-    event = AlarmEvent(dedup_key=key, title=f"{key} high", severity="critical", status=status)
-    touched = alarms.ingest(integration=integration, events=[event], now=at)
-    return Alarm.objects.get(pk=touched[0].pk) if touched else Alarm.objects.get(dedup_key=key)
 
 
 def paged(alarm: Alarm) -> list[tuple[int, int, str, list[str]]]:
@@ -126,14 +61,16 @@ def test_a_new_alarm_is_posted_and_pages_the_first_responder(
     assert post[0].payload["args"]["channel"] == HELP_P1
     assert "db-cpu high" in post[0].payload["args"]["text"]
     dm = messages("slack", "-slack")[0]
-    assert dm.payload["method"] == "dm" and dm.payload["args"]["user"] == "U0JONAS"
+    assert dm.payload["method"] == "dm"
+    assert dm.payload["args"]["user"] == "U0JONAS"
     actions = dm.payload["args"]["blocks"][1]["elements"]
     assert [a["action_id"] for a in actions] == [
         f"oncall:{alarm.pk}:ack",
         f"oncall:{alarm.pk}:resolve",
     ]
     sms = messages("sms")
-    assert len(sms) == 1 and sms[0].payload["to"] == "+15555550102"
+    assert len(sms) == 1
+    assert sms[0].payload["to"] == "+15555550102"
     assert f"/oncall/alarms/{alarm.pk}/" in sms[0].payload["body"]
     assert alarm.next_escalation_at == NIGHT + minutes(15)
 
@@ -164,8 +101,10 @@ def test_the_response_target_is_one_hour_in_business_hours_four_outside(
 def test_without_a_policy_an_alarm_is_recorded_and_nobody_paged() -> None:
     integration, _ = alarms.create_integration(actor=None, name="Uptime", kind="generic")
     alarm = fire(integration, NIGHT)
-    assert alarm.next_escalation_at is None and alarm.policy is None
-    assert not AlarmPage.objects.exists() and not OutboxMessage.objects.exists()
+    assert alarm.next_escalation_at is None
+    assert alarm.policy is None
+    assert not AlarmPage.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 # --- the sweep -----------------------------------------------------------------------------------
@@ -193,9 +132,11 @@ def test_unacknowledged_the_chain_goes_step_by_step_repeats_and_runs_out(
         (1, 1, "Ravi Menon"),
         (1, 2, "Ada Ortiz"),
     ]
-    assert alarm.next_escalation_at is None and alarm.status == Alarm.Status.FIRING
+    assert alarm.next_escalation_at is None
+    assert alarm.status == Alarm.Status.FIRING
     ran_out = messages("slack", "exhausted")
-    assert len(ran_out) == 1 and "Nobody acknowledged" in ran_out[0].payload["args"]["text"]
+    assert len(ran_out) == 1
+    assert "Nobody acknowledged" in ran_out[0].payload["args"]["text"]
     # The VP has no phone: Slack and e-mail, as the step says.
     assert paged(alarm)[2][3] == ["slack", "email"]
     assert AuditEntry.objects.filter(action="oncall.alarm.escalate").count() == 6
@@ -207,7 +148,8 @@ def test_a_step_that_reaches_nobody_passes_to_the_next_at_once(
     Person.objects.filter(pk=people["jonas"].pk).update(is_active=False)
     alarm = fire(integration, NIGHT)
     assert [(s, name) for _, s, name, _ in paged(alarm)] == [(1, "Ravi Menon")]
-    assert alarm.step == 1 and alarm.next_escalation_at == NIGHT + minutes(15)
+    assert alarm.step == 1
+    assert alarm.next_escalation_at == NIGHT + minutes(15)
 
 
 def test_a_person_without_slack_or_phone_gets_email(
@@ -230,7 +172,8 @@ def test_a_sweep_that_dies_midway_leaves_the_alarm_due_and_pages_once_later(
     monkeypatch.setattr(escalation.slack_outbox, "send_dm", crash)
     assert escalation.sweep(now=NIGHT + minutes(16)).moved == 0
     alarm.refresh_from_db()
-    assert alarm.step == 0 and alarm.next_escalation_at == NIGHT + minutes(15)
+    assert alarm.step == 0
+    assert alarm.next_escalation_at == NIGHT + minutes(15)
     assert len(paged(alarm)) == 1
     monkeypatch.undo()
     assert escalation.sweep(now=NIGHT + minutes(17)).moved == 1
@@ -316,7 +259,8 @@ def test_an_acknowledgement_from_someone_not_paged_is_refused(
         escalation.acknowledge(actor=None, alarm_id=alarm.pk, person=people["ravi"])
     assert refused.value.field == "person"
     alarm.refresh_from_db()
-    assert alarm.status == Alarm.Status.FIRING and alarm.next_escalation_at is not None
+    assert alarm.status == Alarm.Status.FIRING
+    assert alarm.next_escalation_at is not None
     # Once paged (step 2), the site owner may.
     escalation.sweep(now=NIGHT + minutes(15))
     escalation.acknowledge(
@@ -351,7 +295,8 @@ def test_an_acknowledgement_can_expire_and_the_chain_starts_again(
     assert escalation.sweep(now=NIGHT + minutes(34)).moved == 0
     assert escalation.sweep(now=NIGHT + minutes(35)).moved == 1
     alarm.refresh_from_db()
-    assert alarm.status == Alarm.Status.FIRING and alarm.acknowledged_by is None
+    assert alarm.status == Alarm.Status.FIRING
+    assert alarm.acknowledged_by is None
     assert alarm.first_acknowledged_at == NIGHT + minutes(5)  # the target keeps the first
     assert [(r, s) for r, s, _, _ in paged(alarm)] == [(0, 0), (1, 0)]
     assert alarm.repeats_left == 1
@@ -365,7 +310,8 @@ def test_resolving_stops_it_for_good(
         escalation.resolve(actor=None, alarm_id=alarm.pk, person=people["ada"])
     escalation.resolve(actor=None, alarm_id=alarm.pk, person=people["ada"], may_resolve_any=True)
     alarm.refresh_from_db()
-    assert alarm.status == Alarm.Status.RESOLVED and alarm.next_escalation_at is None
+    assert alarm.status == Alarm.Status.RESOLVED
+    assert alarm.next_escalation_at is None
     assert alarm.resolved_by == people["ada"]
     assert escalation.sweep(now=NIGHT + minutes(60)).moved == 0
 
@@ -373,7 +319,8 @@ def test_resolving_stops_it_for_good(
 def test_the_source_resolving_stops_the_escalation(integration: AlarmIntegration) -> None:
     fire(integration, NIGHT)
     alarm = fire(integration, NIGHT + minutes(5), status="resolved")
-    assert alarm.status == Alarm.Status.RESOLVED and alarm.next_escalation_at is None
+    assert alarm.status == Alarm.Status.RESOLVED
+    assert alarm.next_escalation_at is None
     assert escalation.sweep(now=NIGHT + minutes(60)).moved == 0
     assert "source reported it fixed" in messages("slack", "resolved")[0].payload["args"]["text"]
 
@@ -412,7 +359,8 @@ def test_a_press_by_someone_not_paged_does_nothing_and_says_why(
     alarm.refresh_from_db()
     assert alarm.status == Alarm.Status.FIRING
     refusal = messages("slack", "refused")
-    assert len(refusal) == 1 and "was not paged" in refusal[0].payload["args"]["text"]
+    assert len(refusal) == 1
+    assert "was not paged" in refusal[0].payload["args"]["text"]
     press(alarm, "ack", "U0STRANGER")  # not on the team: ignored, logged
     assert len(messages("slack", "refused")) == 1
 

@@ -37,6 +37,7 @@ CONDITIONS = (
     "idle_for",
 )
 LIST_CONDITIONS = ("channel_kind", "channels", "source", "tier", "priority", "status")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 ACTIONS = ("reply_in_thread", "notify", "text", "set_priority", "assign", "add_tag", "page")
 VIAS = ("sms", "email", "slack")
 MAX_PATTERN = 500
@@ -149,9 +150,10 @@ def _check_action(action: Any, *, field: str, saved_replies: set[str], roles: se
     where = f"{field}.{kind}"
     if kind not in ACTIONS:
         raise Invalid(f"unknown action {kind!r}; use {', '.join(ACTIONS)}", field=field)
-    if kind == "page":
+    if kind == "page" and (not isinstance(value, str) or not SLUG.match(value)):
         raise Invalid(
-            "paging the on-call needs on-call rotations, which this Ceres does not have yet",
+            "the key of an escalation chain or an on-call rotation, e.g. "
+            "infrastructure-first-responder",
             field=where,
         )
     if kind == "reply_in_thread" and value not in saved_replies:

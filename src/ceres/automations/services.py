@@ -19,6 +19,7 @@ from ceres.conversations.models import Conversation, Message, SavedReply
 from ceres.core.audit.services import Actor, record_change, record_save, snapshot
 from ceres.core.errors import CeresError, Conflict, Invalid
 from ceres.core.outbox.services import enqueue
+from ceres.oncall import escalation
 from ceres.sla.models import BusinessCalendar
 from ceres.slack import messages as slack_messages
 from ceres.slack import outbox as slack_outbox
@@ -219,6 +220,16 @@ def _run(
         person = _person(str(value))
         conversations.update_conversation(actor=None, conversation=conversation, assignee=person)
         return f"assigned to {person.name}"
+    if kind == "page":
+        who = conversation.account.codename.name if conversation.account else "community"
+        what = f"{chosen} emergency" if chosen else (rule.name or rule.key)
+        alarm = escalation.page(
+            target=str(value),
+            title=f"{what} from {who}: {conversation.subject[:100]}",
+            key=f"automation-{firing.pk}-{chosen or 'fire'}-{index}",
+            link=f"{settings.BASE_URL.rstrip('/')}/inbox/{conversation.pk}/",
+        )
+        return f"paged {value} (alarm {alarm.pk})"
     if kind == "add_tag":
         names = set(conversation.tags.values_list("name", flat=True)) | {str(value)}
         conversations.set_tags(actor=None, conversation=conversation, names=names)

@@ -1,4 +1,5 @@
-"""On-call's HTTP API, `/api/v1/oncall`: who is on call now, and a schedule's final schedule.
+"""On-call's HTTP API, `/api/v1/oncall`: who is on call now, a schedule's final schedule, the
+alarms (list, one, acknowledge, resolve) and the response targets.
 
 Reading needs `oncall.view_oncallschedule`, checked before any lookup (a 403 never tells
 whether a schedule exists). People are shown by id, name and Slack user id: what a script
@@ -8,19 +9,30 @@ paging someone or an alias sync needs.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from ceres.core.apisupport import AwareDateTime, InputSchema, Slug, request_user
-from ceres.core.errors import Invalid, PermissionDenied
-from ceres.oncall import selectors
+from ceres.core.apisupport import (
+    AwareDateTime,
+    InputSchema,
+    PageNumber,
+    PageSize,
+    Slug,
+    paginate,
+    request_user,
+)
+from ceres.core.errors import Invalid, NotFound, PermissionDenied
+from ceres.oncall import escalation, selectors
+from ceres.oncall.models import Alarm, AlarmPage
 from ceres.team.models import Person
 
 router = Router(tags=["oncall"])
 
 VIEW = "oncall.view_oncallschedule"
+VIEW_ALARMS = "oncall.view_alarm"
+CHANGE_ALARMS = "oncall.change_alarm"
 # A quarter (the longest is 92 days) and a day: enough to plan, bounded for the engine.
 MAX_SPAN = datetime.timedelta(days=93)
 
@@ -117,4 +129,205 @@ def final(request: HttpRequest, key: Slug, span: Query[SpanFilters]) -> dict[str
             }
             for row in rows
         ],
+    }
+
+
+# --- alarms ------------------------------------------------------------------------------------
+
+
+class AlarmPageOut(Schema):
+    person: PersonOut
+    round: int
+    step: int
+    via: list[str]
+    paged_at: datetime.datetime
+
+
+class AlarmOut(Schema):
+    id: int
+    integration: str
+    dedup_key: str
+    title: str
+    severity: str
+    # "firing" (unacknowledged), "acknowledged" or "resolved".
+    status: str
+    count: int
+    first_seen_at: datetime.datetime
+    last_seen_at: datetime.datetime
+    resolved_at: datetime.datetime | None
+    acknowledged_at: datetime.datetime | None
+    acknowledged_by: PersonOut | None
+    # The response target; null when the chain measures none.
+    ack_due_at: datetime.datetime | None
+    # When the escalation next acts; null: nothing pending.
+    next_escalation_at: datetime.datetime | None
+    policy: str | None
+    labels: dict[str, str]
+
+
+class AlarmDetailOut(AlarmOut):
+    pages: list[AlarmPageOut]
+    outage_issue_id: int | None
+
+
+class AlarmListPage(Schema):
+    items: list[AlarmOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class AlarmFilters(InputSchema):
+    state: Literal["open", "firing", "acknowledged", "resolved", "all"] = "open"
+    page: PageNumber = 1
+    page_size: PageSize = 50
+
+
+class ResponseTargetsOut(Schema):
+    start: datetime.datetime
+    end: datetime.datetime
+    alarms: int
+    with_target: int
+    met: int
+    missed: int
+    pending: int
+    median_minutes_to_acknowledge: float | None
+
+
+def _alarm_fields(alarm: Alarm) -> dict[str, Any]:
+    return {
+        "id": alarm.pk,
+        "integration": alarm.integration.name,
+        "dedup_key": alarm.dedup_key,
+        "title": alarm.title,
+        "severity": alarm.severity,
+        "status": alarm.status,
+        "count": alarm.count,
+        "first_seen_at": alarm.first_seen_at,
+        "last_seen_at": alarm.last_seen_at,
+        "resolved_at": alarm.resolved_at,
+        "acknowledged_at": alarm.acknowledged_at,
+        "acknowledged_by": _person(alarm.acknowledged_by),
+        "ack_due_at": alarm.ack_due_at,
+        "next_escalation_at": alarm.next_escalation_at,
+        "policy": alarm.policy.key if alarm.policy else None,
+        "labels": alarm.labels,
+    }
+
+
+def _alarms() -> Any:
+    return Alarm.objects.select_related("integration", "policy", "acknowledged_by")
+
+
+def _detail(alarm_id: int) -> dict[str, Any]:
+    alarm = _alarms().filter(pk=alarm_id).first()
+    if alarm is None:
+        raise NotFound(f"no alarm {alarm_id}", field="alarm_id")
+    pages = AlarmPage.objects.filter(alarm=alarm).select_related("person")
+    return _alarm_fields(alarm) | {
+        "pages": [
+            {
+                "person": _person(page.person),
+                "round": page.round,
+                "step": page.step,
+                "via": page.via,
+                "paged_at": page.paged_at,
+            }
+            for page in pages
+        ],
+        "outage_issue_id": alarm.outage_issue_id,
+    }
+
+
+@router.get("/alarms", response=AlarmListPage, summary="Alarms, newest first")
+def alarm_list(request: HttpRequest, filters: Query[AlarmFilters]) -> dict[str, Any]:
+    _require(request, VIEW_ALARMS)
+    qs = Alarm.objects.all()
+    if filters.state == "open":
+        qs = qs.exclude(status=Alarm.Status.RESOLVED)
+    elif filters.state != "all":
+        qs = qs.filter(status=filters.state)
+    page = paginate(
+        _alarms().filter(pk__in=qs.values("pk")).order_by("-first_seen_at", "-id"),
+        page=filters.page,
+        page_size=filters.page_size,
+        count_from=qs,
+    )
+    return {
+        "items": [_alarm_fields(alarm) for alarm in page.items],
+        "count": page.count,
+        "page": page.page,
+        "page_size": page.page_size,
+    }
+
+
+@router.get("/alarms/{alarm_id}", response=AlarmDetailOut, summary="One alarm, with its pages")
+def alarm_detail(request: HttpRequest, alarm_id: int) -> dict[str, Any]:
+    _require(request, VIEW_ALARMS)
+    return _detail(alarm_id)
+
+
+def _paged_person(request: HttpRequest) -> Person:
+    user = request_user(request)
+    person = Person.objects.filter(user_id=user.pk).first() if user.pk is not None else None
+    if person is None:
+        raise PermissionDenied("only team members are paged", field="person")
+    return person
+
+
+@router.post(
+    "/alarms/{alarm_id}/acknowledge",
+    response=AlarmDetailOut,
+    summary="Acknowledge an alarm you were paged for: escalation stops",
+)
+def alarm_acknowledge(request: HttpRequest, alarm_id: int) -> dict[str, Any]:
+    _require(request, VIEW_ALARMS)
+    if not Alarm.objects.filter(pk=alarm_id).exists():
+        raise NotFound(f"no alarm {alarm_id}", field="alarm_id")
+    escalation.acknowledge(
+        actor=request_user(request), alarm_id=alarm_id, person=_paged_person(request)
+    )
+    return _detail(alarm_id)
+
+
+@router.post(
+    "/alarms/{alarm_id}/resolve",
+    response=AlarmDetailOut,
+    summary="Resolve an alarm by hand (paged for it, or allowed to change alarms)",
+)
+def alarm_resolve(request: HttpRequest, alarm_id: int) -> dict[str, Any]:
+    _require(request, VIEW_ALARMS)
+    if not Alarm.objects.filter(pk=alarm_id).exists():
+        raise NotFound(f"no alarm {alarm_id}", field="alarm_id")
+    user = request_user(request)
+    escalation.resolve(
+        actor=user,
+        alarm_id=alarm_id,
+        person=_paged_person(request),
+        may_resolve_any=user.has_perm(CHANGE_ALARMS),
+    )
+    return _detail(alarm_id)
+
+
+@router.get(
+    "/response-targets",
+    response=ResponseTargetsOut,
+    summary="Response targets of the alarms opened in [start, end)",
+)
+def response_targets(request: HttpRequest, span: Query[SpanFilters]) -> dict[str, Any]:
+    _require(request, VIEW_ALARMS)
+    if span.end <= span.start:
+        raise Invalid("must be after start", field="end")
+    if span.end - span.start > datetime.timedelta(days=366):
+        raise Invalid("at most 366 days after start", field="end")
+    report = escalation.response_report(span.start, span.end)
+    return {
+        "start": span.start,
+        "end": span.end,
+        "alarms": report.alarms,
+        "with_target": report.with_target,
+        "met": report.met,
+        "missed": report.missed,
+        "pending": report.pending,
+        "median_minutes_to_acknowledge": report.median_minutes,
     }

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -38,13 +39,21 @@ from ceres.core.businesstime.engine import is_open
 from ceres.core.errors import Conflict, Invalid, PermissionDenied
 from ceres.core.outbox.models import OutboxMessage
 from ceres.core.outbox.services import enqueue
-from ceres.oncall.models import Alarm, AlarmPage, EscalationPolicy, EscalationStep
+from ceres.oncall.models import (
+    Alarm,
+    AlarmIntegration,
+    AlarmPage,
+    EscalationPolicy,
+    EscalationStep,
+    OnCallSchedule,
+)
 from ceres.oncall.schedule import on_call_at
 from ceres.oncall.selectors import engine_schedule
 from ceres.sla.policies import calendar
 from ceres.slack import outbox as slack_outbox
 from ceres.sms.outbox import send_sms
 from ceres.team.models import Person
+from ceres.team.tokens import hash_token
 
 log = logging.getLogger(__name__)
 
@@ -291,10 +300,10 @@ def _page(alarm: Alarm, steps: list[EscalationStep], now: datetime.datetime) -> 
         alarm.step += 1
 
 
-def start(alarm: Alarm, *, now: datetime.datetime) -> None:
+def start(alarm: Alarm, *, now: datetime.datetime, policy: EscalationPolicy | None = None) -> None:
     """A new alarm (in its creating transaction): post it to the alarm channel, set its
-    response target, page the first step."""
-    policy = alarm.integration.escalation_policy
+    response target, page the first step. The chain is the integration's unless given."""
+    policy = policy or alarm.integration.escalation_policy
     if policy is None:
         return
     alarm.policy = policy
@@ -543,6 +552,80 @@ def resolved_by_source(alarm: Alarm) -> None:
         ":white_check_mark: Resolved (the source reported it fixed).",
         key=f"oncall-alarm-{alarm.pk}-resolved",
     )
+
+
+# --- paging from elsewhere (an automation's `page` action) ---------------------------------------
+
+AUTOMATIONS_INTEGRATION = "Ceres automations"
+INTERNAL_PREFIX = "internal"  # shown where a token prefix would be: it has none to show
+
+
+def _automations_integration() -> AlarmIntegration:
+    """The integration that alarms raised inside Ceres belong to. It takes no webhooks: its
+    token is random, never shown, and it is inactive (an inactive integration's URL is 401)."""
+    integration = AlarmIntegration.objects.filter(
+        name=AUTOMATIONS_INTEGRATION, kind=AlarmIntegration.Kind.GENERIC, is_active=False
+    ).first()
+    if integration is None:
+        integration = AlarmIntegration.objects.create(
+            name=AUTOMATIONS_INTEGRATION,
+            kind=AlarmIntegration.Kind.GENERIC,
+            token_hash=hash_token(secrets.token_urlsafe(32)),
+            token_prefix=INTERNAL_PREFIX,
+            is_active=False,
+        )
+    return integration
+
+
+def page(
+    *, target: str, title: str, key: str, link: str = "", now: datetime.datetime | None = None
+) -> Alarm:
+    """Page `target` about something raised inside Ceres (the after-hours emergency button):
+    an escalation chain's key (the alarm follows the chain) or an on-call schedule's (its
+    on-call now is paged by Slack and SMS, once, and may acknowledge). The alarm is keyed by
+    `key`, so a second call for the same thing returns the same alarm and pages nobody
+    again. Raises `Invalid` naming "page" when the target is neither."""
+    now = now or timezone.now()
+    policy = EscalationPolicy.objects.filter(key=target).first()
+    schedule = None if policy else OnCallSchedule.objects.filter(key=target).first()
+    if policy is None and schedule is None:
+        raise Invalid(f"no escalation chain or on-call schedule {target!r}", field="page")
+    integration = _automations_integration()
+    existing = Alarm.objects.filter(integration=integration, dedup_key=key[:200]).first()
+    if existing is not None:
+        return existing
+    alarm = Alarm.objects.create(
+        integration=integration,
+        dedup_key=key[:200],
+        title=title[:500],
+        severity=Alarm.Severity.CRITICAL,
+        first_seen_at=now,
+        last_seen_at=now,
+        labels={"link": link[:500]} if link else {},
+    )
+    record_change(
+        actor=None,
+        action="oncall.alarm.create",
+        target=alarm,
+        target_label=f"{integration.name}: {alarm.title}"[:200],
+        changes={"dedup_key": [None, alarm.dedup_key], "page": [None, target]},
+    )
+    if policy is not None:
+        start(alarm, now=now, policy=policy)
+        return alarm
+    assert schedule is not None
+    key_on_call = on_call_at(engine_schedule(schedule, overrides_from=now), now)
+    person = (
+        Person.objects.filter(pk=int(key_on_call), is_active=True).first() if key_on_call else None
+    )
+    if person is None:
+        raise Invalid(f"nobody is on call on {schedule.name} now", field="page")
+    text = f":rotating_light: {alarm.title}\n{link or alarm_link(alarm)}"
+    ways = _send(
+        alarm, person, ["slack", "sms"], key=f"oncall-page-{alarm.pk}-r0-s0-p{person.pk}", text=text
+    )
+    AlarmPage.objects.create(alarm=alarm, person=person, round=0, step=0, via=ways, paged_at=now)
+    return alarm
 
 
 # --- the suspected-outage issue ------------------------------------------------------------------

@@ -1,0 +1,147 @@
+"""The alarms pages: the open alarms first (with the response targets of the last 7 days), an
+alarm with who was paged when and how, and the Acknowledge / Resolve buttons.
+
+The rules are the escalation's (`oncall.escalation`): only someone paged may acknowledge;
+someone paged, or whoever may change alarms, may resolve. A refusal is the error page with the
+service's message (403 / 409), nothing changed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from ceres.core.errors import Invalid, NotFound, PermissionDenied
+from ceres.core.web import HtmxHttpRequest, require, ui_view, viewer
+from ceres.oncall import escalation
+from ceres.oncall.models import Alarm, AlarmPage
+from ceres.team.models import Person
+
+VIEW = "oncall.view_alarm"
+CHANGE = "oncall.change_alarm"
+PAGE_SIZE = 50
+REPORT_DAYS = 7
+STATES = [
+    ("open", "Open"),
+    ("firing", "Unacknowledged"),
+    ("acknowledged", "Acknowledged"),
+    ("resolved", "Resolved"),
+    ("all", "All"),
+]
+
+
+def _me(request: HtmxHttpRequest) -> Person | None:
+    return Person.objects.filter(user_id=viewer(request).pk).first()
+
+
+@require_safe
+@ui_view
+def alarm_list(request: HtmxHttpRequest) -> HttpResponse:
+    require(request, VIEW)
+    state = request.GET.get("state", "open")
+    if state not in dict(STATES):
+        raise Invalid(f"must be one of {', '.join(dict(STATES))}", field="state")
+    qs = Alarm.objects.select_related("integration", "acknowledged_by")
+    if state == "open":
+        qs = qs.exclude(status=Alarm.Status.RESOLVED)
+    elif state != "all":
+        qs = qs.filter(status=state)
+    page = Paginator(qs.order_by("-first_seen_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    now = timezone.now()
+    report = escalation.response_report(
+        now - datetime.timedelta(days=REPORT_DAYS), now + datetime.timedelta(seconds=1), now=now
+    )
+    context = {
+        "page": page,
+        "state": state,
+        "states": STATES,
+        "now": now,
+        "report": report,
+        "report_days": REPORT_DAYS,
+        "open_count": escalation.open_alarms().count(),
+    }
+    return render(request, "oncall/alarms.html", context)
+
+
+def _alarm(alarm_id: int) -> Alarm:
+    alarm = (
+        Alarm.objects.select_related(
+            "integration", "policy", "acknowledged_by", "resolved_by", "outage_issue"
+        )
+        .filter(pk=alarm_id)
+        .first()
+    )
+    if alarm is None:
+        raise NotFound(f"no alarm {alarm_id}", field="alarm")
+    return alarm
+
+
+@require_safe
+@ui_view
+def alarm_detail(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
+    require(request, VIEW)
+    alarm = _alarm(alarm_id)
+    me = _me(request)
+    pages = list(AlarmPage.objects.filter(alarm=alarm).select_related("person"))
+    was_paged = me is not None and any(page.person_id == me.pk for page in pages)
+    open_ = alarm.status != Alarm.Status.RESOLVED
+    context = {
+        "alarm": alarm,
+        "pages": pages,
+        "steps": list(alarm.policy.steps.order_by("position")) if alarm.policy else [],
+        "can_ack": open_
+        and was_paged
+        and not (
+            alarm.status == Alarm.Status.ACKNOWLEDGED and alarm.acknowledged_by_id == me.pk
+            if me
+            else False
+        ),
+        "can_resolve": open_ and (was_paged or request.user.has_perm(CHANGE)),
+        "payload": json.dumps(alarm.payload, indent=2, sort_keys=True)[:20000],
+        "now": timezone.now(),
+    }
+    return render(request, "oncall/alarm.html", context)
+
+
+def _person_or_refuse(request: HtmxHttpRequest) -> Person:
+    me = _me(request)
+    if me is None:
+        raise PermissionDenied("only team members are paged", field="person")
+    return me
+
+
+@require_POST
+@ui_view
+def acknowledge(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
+    require(request, VIEW)
+    alarm = _alarm(alarm_id)
+    escalation.acknowledge(
+        actor=viewer(request), alarm_id=alarm.pk, person=_person_or_refuse(request)
+    )
+    messages.success(request, "Acknowledged: escalation stopped.")
+    return redirect(reverse("oncall:alarm", args=[alarm.pk]))
+
+
+@require_POST
+@ui_view
+def resolve(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
+    require(request, VIEW)
+    alarm = _alarm(alarm_id)
+    escalation.resolve(
+        actor=viewer(request),
+        alarm_id=alarm.pk,
+        person=_person_or_refuse(request),
+        may_resolve_any=request.user.has_perm(CHANGE),
+    )
+    messages.success(request, "Resolved.")
+    return redirect(reverse("oncall:alarm", args=[alarm.pk]))
