@@ -1,7 +1,7 @@
 """J1, the Saturday-night emergency (shared/JOURNEYS.md), as a whole: the applied demo playbook,
 signed Slack events and presses, the inbox and outbox as the worker runs them, the official
-Slack and Twilio SDKs against their fakes. Paging the infrastructure first responder (step 3)
-comes with on-call rotations (issue 6)."""
+Slack and Twilio SDKs against their fakes, and the infrastructure first responder paged by the
+demo's alarm chain (step 3)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from ceres.core.inbox.models import InboundEvent
 from ceres.core.inbox.services import process_event
 from ceres.core.outbox.models import OutboxMessage
 from ceres.core.outbox.services import deliver_message
+from ceres.oncall.models import Alarm
+from ceres.oncall.selectors import on_call_now
 from ceres.playbook.services import DEMO_PLAYBOOK, apply_path
 from ceres.sla.models import SlaClock
 from ceres.team.models import Person
@@ -58,6 +60,10 @@ def world(
     slack_fake.add_channel(CHANNEL, "ext-acme")
     slack_fake.add_user(CHAMPION, "wile", real_name="Wile Coyote")
     slack_fake.add_user(COLLEAGUE, "roadrunner", real_name="Road Runner")
+    # The demo's first responders and the alarm channel (the handbook's #help-p1).
+    slack_fake.add_user(RAVI, "ravi", real_name="Ravi Menon")
+    slack_fake.add_user("U0JONINF2", "jonas", real_name="Jonas Berg")
+    slack_fake.add_channel("C0HELPP1", "help-p1")
     apply_path(DEMO_PLAYBOOK)
     lena = Person.objects.get(user__username="lena")
     acme = account_services.create_account(
@@ -174,10 +180,29 @@ def test_j1_the_saturday_night_emergency(
     press(client, notice, CHAMPION, "P0", 3)
     press(client, notice, CHAMPION, "P1", 4)
     work()
-    assert len(twilio.sent) == 1
-    assert twilio.sent[0]["to"] == "+15555550100"  # Ada Ortiz, VP of Customer Success
-    assert "P0 emergency" in twilio.sent[0]["body"]
-    assert "Acme" not in twilio.sent[0]["body"]  # an SMS names the codename
+    vp_texts = [sms for sms in twilio.sent if sms["to"] == "+15555550100"]  # Ada Ortiz, VP
+    assert len(vp_texts) == 1
+    assert "P0 emergency" in vp_texts[0]["body"]
+    assert "Acme" not in vp_texts[0]["body"]  # an SMS names the codename
+    # The infrastructure first responder on call is paged by the alarm chain, once: Slack DM
+    # with Acknowledge / Resolve, and SMS; the alarm is posted to #help-p1.
+    responder = on_call_now("infrastructure-oncall")
+    assert responder is not None
+    pages = [sms for sms in twilio.sent if sms["to"] == responder.phone]
+    assert len(pages) == 1
+    assert "P0 emergency from Kamo`oalewa" in pages[0]["body"]
+    assert "Acme" not in pages[0]["body"]
+    assert len(twilio.sent) == 2
+    dm = slack.messages(slack.dm_channel(responder.slack_user_id) or "none")
+    assert len(dm) == 1
+    assert [e["text"]["text"] for e in dm[0]["blocks"][1]["elements"]] == [
+        "Acknowledge",
+        "Resolve",
+    ]
+    alarm = Alarm.objects.get()
+    assert alarm.policy is not None
+    assert alarm.policy.key == "infrastructure-alarm"
+    assert len(slack.messages("C0HELPP1")) == 1
     conversation.refresh_from_db()
     assert conversation.priority == "P0"
     updated = slack.calls("chat.update")

@@ -59,7 +59,11 @@ def test_the_demo_ships_the_handbook_after_hours_rule() -> None:
     assert rule.buttons == {
         "emergency": {
             "options": ["P0", "P1"],
-            "actions": [{"text": {"role": "vp-cs"}}, {"set_priority": "from_button"}],
+            "actions": [
+                {"text": {"role": "vp-cs"}},
+                {"set_priority": "from_button"},
+                {"page": "infrastructure-alarm"},
+            ],
         }
     }
     again = apply_path(DEMO_PLAYBOOK, dry_run=True)
