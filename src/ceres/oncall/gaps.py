@@ -40,7 +40,6 @@ from django.utils import timezone
 
 from ceres.core.audit.services import acting_as, record_change
 from ceres.core.businesstime import open_intervals
-from ceres.core.outbox.services import enqueue
 from ceres.oncall import selectors
 from ceres.oncall.models import GapAlert, OnCallSchedule, ScheduleLayer
 from ceres.oncall.schedule import Schedule, Shift, gaps
@@ -229,29 +228,19 @@ def _announce(
     told: list[str] = []
     for person_id in ids:
         person = people.get(person_id)
-        if person is None or not person.is_active:
+        if person is None:
             continue
-        if person.slack_user_id:
-            slack_outbox.send_dm(
-                idempotency_key=f"{key}-person-{person.pk}",
-                user=person.slack_user_id,
-                text=gap_message(schedule_name=schedule.name, spans=spans, link=link, slack=True),
-            )
-            told.append(f"slack dm {person.pk}")
-        elif person.email:
-            enqueue(
-                channel="email",
-                idempotency_key=f"{key}-person-{person.pk}",
-                payload={
-                    "to": [person.email],
-                    "cc": [],
-                    "subject": f"On-call gap ahead: nobody on call for {schedule.name}",
-                    "body": gap_message(
-                        schedule_name=schedule.name, spans=spans, link=link, slack=False
-                    ),
-                },
-            )
-            told.append(f"email {person.pk}")
+        how = slack_outbox.dm_or_email(
+            person,
+            key=f"{key}-person-{person.pk}",
+            text=gap_message(schedule_name=schedule.name, spans=spans, link=link, slack=True),
+            subject=f"On-call gap ahead: nobody on call for {schedule.name}",
+            email_text=gap_message(
+                schedule_name=schedule.name, spans=spans, link=link, slack=False
+            ),
+        )
+        if how:
+            told.append(f"{'slack dm' if how == 'slack' else how} {person.pk}")
     if not told:
         log.warning(
             "on-call schedule %s: gaps ahead but no handoff channel and nobody active in its "

@@ -42,7 +42,6 @@ from ceres.core.audit.services import (
     snapshot,
 )
 from ceres.core.errors import Conflict, Invalid, NotFound
-from ceres.core.outbox.services import enqueue
 from ceres.oncall import selectors
 from ceres.oncall.models import Alarm, EscalationStep, HandoffSummary, OnCallSchedule, Retro
 from ceres.oncall.schedule import Schedule, final_schedule, handoffs
@@ -351,18 +350,16 @@ def _notify(summary: HandoffSummary, person: Person) -> str:
         "is drafted (the week's alarms, open issues with and without end-user impact). Add the "
         f"items to watch, then post it: {summary_link(summary)}"
     )
-    if not person.is_active:
-        return "nobody (inactive)"
-    if person.slack_user_id:
-        slack_outbox.send_dm(idempotency_key=key, user=person.slack_user_id, text=text)
-        return "slack"
-    if person.email:
-        subject = f"Handoff summary for {summary.schedule.name}: please review and post"
-        payload = {"to": [person.email], "cc": [], "subject": subject, "body": text}
-        enqueue(channel="email", idempotency_key=key, payload=payload)
-        return "email"
-    log.warning("handoff summary %s: %s has no Slack id and no e-mail", summary.pk, person.pk)
-    return "nobody (no Slack id, no e-mail)"
+    how = slack_outbox.dm_or_email(
+        person,
+        key=key,
+        text=text,
+        subject=f"Handoff summary for {summary.schedule.name}: please review and post",
+    )
+    if not how:
+        log.warning("handoff summary %s: %s cannot be told", summary.pk, person.pk)
+        return "nobody (inactive, or no Slack id and no e-mail)"
+    return how
 
 
 def _draft(schedule: OnCallSchedule, week: WeekHandoff, now: datetime.datetime) -> bool:

@@ -75,6 +75,7 @@ from ceres.core.outbox.channels import Payload, PermanentFailure, register_chann
 from ceres.core.outbox.models import OutboxMessage
 from ceres.core.outbox.services import enqueue
 from ceres.slack.client import error_code, slack_errors, web_client
+from ceres.team.models import Person
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +306,34 @@ def send_dm(
         payload={"method": "dm", "args": args},
         ordering_key=f"slack-dm:{user}",
     )
+
+
+def dm_or_email(
+    person: Person, *, key: str, text: str, subject: str = "", email_text: str = ""
+) -> str:
+    """Tell a team member something: a Slack DM when Ceres knows their Slack user, else an
+    e-mail (`subject`, default the text's first line; `email_text`, default the text), in the
+    caller's transaction. Returns how: "slack", "email", or "" when they cannot be told
+    (inactive, or neither a Slack user nor an e-mail address): the caller logs it."""
+    if not person.is_active:
+        return ""
+    if person.slack_user_id:
+        send_dm(idempotency_key=key, user=person.slack_user_id, text=text)
+        return "slack"
+    if person.email:
+        body = email_text or text
+        enqueue(
+            channel="email",
+            idempotency_key=key,
+            payload={
+                "to": [person.email],
+                "cc": [],
+                "subject": (subject or body.splitlines()[0])[:200],
+                "body": body,
+            },
+        )
+        return "email"
+    return ""
 
 
 # --- the sender --------------------------------------------------------------------------------

@@ -36,7 +36,6 @@ from ceres.accounts.models import Account
 from ceres.core.audit.services import Actor, acting_as, record_change
 from ceres.core.businesstime.engine import next_opening
 from ceres.core.errors import Conflict, Invalid, NotFound
-from ceres.core.outbox.services import enqueue
 from ceres.slack import outbox as slack_outbox
 from ceres.team.models import Person
 from ceres.tracker import selectors, services
@@ -374,16 +373,7 @@ def _message(issue: TrackerIssue, what: str) -> str:
 
 def _notify(person: Person, text: str, *, key: str) -> str:
     """A Slack DM when Ceres knows the person's Slack user, else an e-mail."""
-    if person.slack_user_id:
-        slack_outbox.send_dm(idempotency_key=key, user=person.slack_user_id, text=text)
-        return "slack"
-    subject = text.splitlines()[0][:200]
-    enqueue(
-        channel="email",
-        idempotency_key=key,
-        payload={"to": [person.email], "cc": [], "subject": subject, "body": text},
-    )
-    return "email"
+    return slack_outbox.dm_or_email(person, key=key, text=text) or "nobody"
 
 
 def send_reminders(*, now: datetime.datetime | None = None, limit: int = 500) -> int:

@@ -34,7 +34,6 @@ from django.utils import timezone
 
 from ceres.core.audit.services import Actor, acting_as, record_change
 from ceres.core.errors import Conflict, Invalid, NotFound
-from ceres.core.outbox.services import enqueue
 from ceres.slack import outbox as slack_outbox
 from ceres.team.models import Person
 from ceres.tracker.models import InvestigationBlock, TrackerIssue
@@ -362,25 +361,16 @@ def _prompt(block: InvestigationBlock) -> str:
     person = block.person
     key = f"tracker-block-{block.pk}-hour-up"
     text = prompt_text(block)
-    if not person.is_active:
-        return "nobody (inactive)"
-    if person.slack_user_id:
-        slack_outbox.send_dm(idempotency_key=key, user=person.slack_user_id, text=text)
-        return "slack"
-    if person.email:
-        enqueue(
-            channel="email",
-            idempotency_key=key,
-            payload={
-                "to": [person.email],
-                "cc": [],
-                "subject": f"Investigation block on {block.issue.reference}: time is up",
-                "body": text,
-            },
-        )
-        return "email"
-    log.warning("investigation block %s: %s has no Slack id and no e-mail", block.pk, person.pk)
-    return "nobody (no Slack id, no e-mail)"
+    how = slack_outbox.dm_or_email(
+        person,
+        key=key,
+        text=text,
+        subject=f"Investigation block on {block.issue.reference}: time is up",
+    )
+    if not how:
+        log.warning("investigation block %s: %s cannot be told", block.pk, person.pk)
+        return "nobody (inactive, or no Slack id and no e-mail)"
+    return how
 
 
 class SweepResult(NamedTuple):
