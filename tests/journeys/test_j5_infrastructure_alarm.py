@@ -20,7 +20,8 @@ from ceres.core.inbox.models import InboundEvent
 from ceres.core.inbox.services import process_event
 from ceres.core.outbox.models import OutboxMessage
 from ceres.core.outbox.services import deliver_message
-from ceres.oncall import escalation, handoff, integrations, slack_sync
+from ceres.oncall import escalation, handoff, integrations, paging, slack_sync, targets
+from ceres.oncall import retro as retros
 from ceres.oncall.models import (
     Alarm,
     AlarmPage,
@@ -221,7 +222,7 @@ def test_j5_the_infrastructure_alarm(
     #    worker dies in the middle of that sweep, after paging one alarm's step and before the
     #    other's: nothing is skipped or repeated when the sweep runs again.
     clock.set(at(1, 3, 27))
-    real_send = escalation._send
+    real_send = paging.send
     calls = {"n": 0}
 
     def dies_on_second_alarm(*args: Any, **kwargs: Any) -> list[str]:
@@ -230,10 +231,10 @@ def test_j5_the_infrastructure_alarm(
             raise SystemExit("worker killed")
         return real_send(*args, **kwargs)
 
-    monkeypatch.setattr(escalation, "_send", dies_on_second_alarm)
+    monkeypatch.setattr(paging, "send", dies_on_second_alarm)
     with pytest.raises(SystemExit):
         escalation.sweep()
-    monkeypatch.setattr(escalation, "_send", real_send)
+    monkeypatch.setattr(paging, "send", real_send)
     escalation.sweep()  # the restarted worker
     escalation.sweep()  # and another one, a moment later
     work(clock)
@@ -272,7 +273,7 @@ def test_j5_the_infrastructure_alarm(
         client.post(url, json.dumps(body), content_type="application/json")
     work(clock)
     assert set(Alarm.objects.values_list("status", flat=True)) == {"resolved"}
-    report = escalation.response_report(at(1, 0), at(2, 0))
+    report = targets.response_report(at(1, 0), at(2, 0))
     assert (report.met, report.missed) == (2, 0)
 
     # 6. The next Monday a handoff summary is drafted for Jonas, the outgoing on-call, with the
@@ -298,7 +299,7 @@ def test_j5_the_infrastructure_alarm(
     posted = slack.messages(HELP_CUSTOMERS)
     assert len(posted) == 1
     assert "Watch the database CPU" in posted[0]["text"]
-    retro = handoff.save_retro(
+    retro = retros.save_retro(
         actor=jonas.user,
         schedule=schedule,
         week_start=datetime.date(2026, 11, 30),
@@ -307,7 +308,7 @@ def test_j5_the_infrastructure_alarm(
         remember="Turn on the SMS bypass for Do Not Disturb when on call.",
         person=jonas,
     )
-    assert list(handoff.search_retros("silent phone", schedule=schedule)) == [retro]
+    assert list(retros.search_retros("silent phone", schedule=schedule)) == [retro]
     assert {a.pk for a in handoff.week_alarms(schedule, retro.week_start)} == {
         db_alarm.pk,
         api_alarm.pk,

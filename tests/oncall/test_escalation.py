@@ -15,7 +15,7 @@ from django.db import connection
 from ceres.core.audit.models import AuditEntry
 from ceres.core.errors import Conflict, PermissionDenied
 from ceres.core.outbox.models import OutboxMessage
-from ceres.oncall import alarms, escalation
+from ceres.oncall import alarms, escalation, paging, targets
 from ceres.oncall.models import (
     Alarm,
     AlarmIntegration,
@@ -169,7 +169,7 @@ def test_a_sweep_that_dies_midway_leaves_the_alarm_due_and_pages_once_later(
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(escalation.slack_outbox, "send_dm", crash)
+    monkeypatch.setattr(paging.slack_outbox, "send_dm", crash)
     assert escalation.sweep(now=NIGHT + minutes(16)).moved == 0
     alarm.refresh_from_db()
     assert alarm.step == 0
@@ -377,7 +377,7 @@ def test_resolve_from_the_slack_page(integration: AlarmIntegration) -> None:
     ["oncall:1:snooze", "oncall:x:ack", "oncall:1", "other:1:ack", "oncall:" + "9" * 19 + ":ack"],
 )
 def test_unknown_buttons_are_not_ours(action_id: str) -> None:
-    assert escalation.parse_action_id(action_id) is None
+    assert paging.parse_action_id(action_id) is None
 
 
 # --- the suspected-outage issue and the response report ------------------------------------------
@@ -412,9 +412,7 @@ def test_response_report(
     fire(integration, DAY, key="flap")
     fire(integration, DAY + minutes(2), key="flap", status="resolved")  # gone by itself
     fire(integration, DAY + minutes(170), key="pending")
-    report = escalation.response_report(
-        DAY - minutes(1), DAY + minutes(300), now=DAY + minutes(180)
-    )
+    report = targets.response_report(DAY - minutes(1), DAY + minutes(300), now=DAY + minutes(180))
     assert (report.alarms, report.met, report.missed, report.pending) == (5, 1, 2, 1)
     assert report.median_minutes == 55
     assert report.met_ratio == pytest.approx(1 / 3)

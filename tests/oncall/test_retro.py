@@ -12,7 +12,8 @@ from django.test import Client
 
 from ceres.core.audit.models import AuditEntry
 from ceres.core.errors import Conflict, Invalid
-from ceres.oncall import alarms, handoff
+from ceres.oncall import alarms
+from ceres.oncall import retro as retros
 from ceres.oncall.models import Alarm, AlarmIntegration, OnCallSchedule, Retro
 from ceres.team import services as team_services
 from ceres.team.models import Person
@@ -61,7 +62,7 @@ def answers(**changes: str) -> dict[str, str]:
 
 
 def retro(schedule: OnCallSchedule, week: datetime.date, **texts: str) -> Retro:
-    return handoff.save_retro(
+    return retros.save_retro(
         actor=None,
         schedule=schedule,
         week_start=week,
@@ -137,7 +138,7 @@ def test_a_second_retro_for_the_same_week_is_a_conflict(
     assert f'data-existing="{first.pk}"' in r.content.decode()  # with a link to it
     assert Retro.objects.get().went_well == "First."
     with pytest.raises(Conflict):
-        handoff.save_retro(
+        retros.save_retro(
             actor=None,
             schedule=first_responder,
             week_start=LAST_WEEK,
@@ -200,7 +201,7 @@ def test_the_service_refuses_a_week_that_is_not_a_past_monday(
     ada: Client, first_responder: OnCallSchedule, week: object
 ) -> None:
     with pytest.raises(Invalid) as refused:
-        handoff.save_retro(
+        retros.save_retro(
             actor=None,
             schedule=first_responder,
             week_start=week,  # type: ignore[arg-type]
@@ -219,11 +220,11 @@ def test_search_finds_a_word_in_any_answer(ada: Client, first_responder: OnCallS
     b = retro(first_responder, datetime.date(2026, 10, 26), could_be_better="Runbook was stale.")
     c = retro(first_responder, LAST_WEEK, remember="Update the runbook for TLS renewals.")
     d = retro(other, LAST_WEEK, remember="Nothing about books.")
-    assert list(handoff.search_retros("runbook")) == [c, b, a]
-    assert list(handoff.search_retros("runbook tls")) == [c]
-    assert list(handoff.search_retros("")) == [d, c, b, a]  # newest week, then by schedule
-    assert list(handoff.search_retros("books", schedule=other)) == [d]
-    assert list(handoff.search_retros("runbook", schedule=other)) == []
+    assert list(retros.search_retros("runbook")) == [c, b, a]
+    assert list(retros.search_retros("runbook tls")) == [c]
+    assert list(retros.search_retros("")) == [d, c, b, a]  # newest week, then by schedule
+    assert list(retros.search_retros("books", schedule=other)) == [d]
+    assert list(retros.search_retros("runbook", schedule=other)) == []
 
     html = ada.get("/oncall/retros/", {"q": "stale"}).content.decode()
     assert f'data-retro="{b.pk}"' in html

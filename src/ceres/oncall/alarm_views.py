@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from ceres.core.errors import Invalid, NotFound, PermissionDenied
 from ceres.core.web import HtmxHttpRequest, require, ui_view, viewer
-from ceres.oncall import escalation
+from ceres.oncall import escalation, targets
 from ceres.oncall.models import Alarm, AlarmPage
 from ceres.team.models import Person
 
@@ -58,7 +58,7 @@ def alarm_list(request: HtmxHttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     now = timezone.now()
-    report = escalation.response_report(
+    report = targets.response_report(
         now - datetime.timedelta(days=REPORT_DAYS), now + datetime.timedelta(seconds=1), now=now
     )
     context = {

@@ -24,7 +24,7 @@ from ceres.core.apisupport import (
     request_user,
 )
 from ceres.core.errors import Invalid, NotFound, PermissionDenied
-from ceres.oncall import escalation, selectors
+from ceres.oncall import escalation, selectors, targets
 from ceres.oncall.models import Alarm, AlarmPage
 from ceres.team.models import Person
 
@@ -320,7 +320,7 @@ def response_targets(request: HttpRequest, span: Query[SpanFilters]) -> dict[str
         raise Invalid("must be after start", field="end")
     if span.end - span.start > datetime.timedelta(days=366):
         raise Invalid("at most 366 days after start", field="end")
-    report = escalation.response_report(span.start, span.end)
+    report = targets.response_report(span.start, span.end)
     return {
         "start": span.start,
         "end": span.end,

@@ -26,19 +26,15 @@ from __future__ import annotations
 import datetime
 import logging
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ceres.core.audit.services import Actor, acting_as, record_change
-from ceres.core.businesstime.engine import is_open
 from ceres.core.errors import Conflict, Invalid, PermissionDenied
-from ceres.core.outbox.models import OutboxMessage
-from ceres.core.outbox.services import enqueue
+from ceres.oncall import paging, targets
 from ceres.oncall.models import (
     Alarm,
     AlarmIntegration,
@@ -49,214 +45,12 @@ from ceres.oncall.models import (
 )
 from ceres.oncall.schedule import on_call_at
 from ceres.oncall.selectors import engine_schedule
-from ceres.sla.policies import calendar
-from ceres.slack import outbox as slack_outbox
-from ceres.sms.outbox import send_sms
 from ceres.team.models import Person
 from ceres.team.tokens import hash_token
 
 log = logging.getLogger(__name__)
 
-BUTTON_PREFIX = "oncall"
-ACKNOWLEDGE, RESOLVE = "ack", "resolve"
 SWEEP_BATCH = 500
-
-
-# --- words and links -----------------------------------------------------------------------------
-
-
-def alarm_link(alarm: Alarm) -> str:
-    # A fixed path (not reverse()): pages go out from the sweep in a worker.
-    return f"{settings.BASE_URL.rstrip('/')}/oncall/alarms/{alarm.pk}/"
-
-
-def describe(alarm: Alarm) -> str:
-    times = f", {alarm.count} times" if alarm.count > 1 else ""
-    return f"[{alarm.severity.upper()}] {alarm.title} ({alarm.integration.name}{times})"
-
-
-def button_action_id(alarm: Alarm, action: str) -> str:
-    return f"{BUTTON_PREFIX}:{alarm.pk}:{action}"
-
-
-def parse_action_id(action_id: str) -> tuple[int, str] | None:
-    """(alarm id, "ack" | "resolve") of one of the page's buttons, or None."""
-    parts = action_id.split(":")
-    if len(parts) != 3 or parts[0] != BUTTON_PREFIX or parts[2] not in (ACKNOWLEDGE, RESOLVE):
-        return None
-    if not parts[1].isdigit() or len(parts[1]) > 18:
-        return None
-    return int(parts[1]), parts[2]
-
-
-def page_blocks(alarm: Alarm, text: str) -> list[dict[str, object]]:
-    """The Slack page: what fired, then Acknowledge and Resolve."""
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {
-            "type": "actions",
-            "block_id": f"{BUTTON_PREFIX}-{alarm.pk}",
-            "elements": [
-                {
-                    "type": "button",
-                    "style": "primary",
-                    "text": {"type": "plain_text", "text": "Acknowledge"},
-                    "action_id": button_action_id(alarm, ACKNOWLEDGE),
-                    "value": str(alarm.pk),
-                },
-                {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": "Resolve"},
-                    "action_id": button_action_id(alarm, RESOLVE),
-                    "value": str(alarm.pk),
-                    "confirm": {
-                        "title": {"type": "plain_text", "text": "Resolve this alarm?"},
-                        "text": {
-                            "type": "mrkdwn",
-                            "text": "Escalation stops; the next notification opens a new alarm.",
-                        },
-                        "confirm": {"type": "plain_text", "text": "Resolve"},
-                        "deny": {"type": "plain_text", "text": "Cancel"},
-                    },
-                },
-            ],
-        },
-    ]
-
-
-def answered_blocks(text: str, note: str) -> list[dict[str, object]]:
-    """The page once answered: the buttons give way to who did what."""
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]},
-    ]
-
-
-def _page_text(alarm: Alarm, step: int, round_: int) -> str:
-    where = f"step {step + 1}" + (f", round {round_ + 1}" if round_ else "")
-    return f":rotating_light: {describe(alarm)}\nYou are paged ({where}). {alarm_link(alarm)}"
-
-
-# --- response targets ----------------------------------------------------------------------------
-
-
-def ack_due(policy: EscalationPolicy, opened: datetime.datetime) -> datetime.datetime | None:
-    """When an alarm opened at `opened` must be acknowledged: within the inside-hours target
-    when the policy's calendar is open then, the outside-hours one otherwise (the handbook's
-    1 hour in business hours, 4 hours outside). Elapsed time, not business time: the 4 hours
-    at night are 4 real hours. None: the policy measures no target."""
-    if not policy.target_calendar:
-        return None
-    try:
-        _, cal = calendar(policy.target_calendar)
-    except Invalid:
-        log.warning(
-            "policy %s: no calendar %r, no response target", policy.key, policy.target_calendar
-        )
-        return None
-    minutes = (
-        policy.ack_within_inside_minutes
-        if is_open(cal, opened)
-        else policy.ack_within_outside_minutes
-    )
-    return opened + datetime.timedelta(minutes=minutes)
-
-
-# --- who a step pages --------------------------------------------------------------------------
-
-
-def step_people(step: EscalationStep, at: datetime.datetime) -> list[Person]:
-    """Everyone the step pages at `at`, each once, in order: the schedule's on-call, the named
-    people, then the role's active members. Inactive people are skipped."""
-    ids: list[int] = []
-    if step.schedule is not None:
-        key = on_call_at(engine_schedule(step.schedule, overrides_from=at), at)
-        if key is not None:
-            ids.append(int(key))
-    ids.extend(int(pk) for pk in step.people)
-    if step.role:
-        ids.extend(
-            Person.objects.filter(role__key=step.role, is_active=True)
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-    people = Person.objects.filter(is_active=True).in_bulk(ids)
-    seen: set[int] = set()
-    ordered = []
-    for pk in ids:
-        if pk in people and pk not in seen:
-            seen.add(pk)
-            ordered.append(people[pk])
-    return ordered
-
-
-def _send(alarm: Alarm, person: Person, ways: Iterable[str], *, key: str, text: str) -> list[str]:
-    """Page one person the ways the step says; the ways that went out. Slack needs a Slack id
-    and SMS a phone number; a person reached no other way gets e-mail."""
-    sent: list[str] = []
-    for way in ways:
-        if way == "slack" and person.slack_user_id:
-            slack_outbox.send_dm(
-                idempotency_key=f"{key}-slack",
-                user=person.slack_user_id,
-                text=text,
-                blocks=page_blocks(alarm, text),
-            )
-            sent.append("slack")
-        elif way == "sms" and person.phone:
-            body = f"[Ceres] ALARM {describe(alarm)}"[:300] + f" Ack: {alarm_link(alarm)}"
-            send_sms(idempotency_key=f"{key}-sms", to=person.phone, body=body)
-            sent.append("sms")
-        elif way == "email" and person.email:
-            _email(person, key=f"{key}-email", alarm=alarm, text=text)
-            sent.append("email")
-    if not sent and person.email:
-        _email(person, key=f"{key}-email", alarm=alarm, text=text)
-        sent.append("email")
-    return sent
-
-
-def _email(person: Person, *, key: str, alarm: Alarm, text: str) -> None:
-    enqueue(
-        channel="email",
-        idempotency_key=key,
-        payload={
-            "to": [person.email],
-            "cc": [],
-            "subject": f"[Ceres] Alarm: {alarm.title}"[:200].replace("\n", " "),
-            "body": text,
-        },
-    )
-
-
-# --- the alarm channel ---------------------------------------------------------------------------
-
-
-def _channel_key(alarm: Alarm) -> str:
-    return f"oncall-alarm-{alarm.pk}-channel"
-
-
-def _channel_thread(alarm: Alarm) -> str | None:
-    """The ts of the alarm's post in the alarm channel once Slack has it, to answer in its
-    thread; None before (the follow-up then goes to the channel after it, in order)."""
-    sent = (
-        OutboxMessage.objects.filter(idempotency_key=_channel_key(alarm), sent_at__isnull=False)
-        .values_list("provider_reference", flat=True)
-        .first()
-    )
-    return sent or None
-
-
-def _tell_channel(alarm: Alarm, text: str, *, key: str) -> None:
-    policy = alarm.policy
-    if policy is None or not policy.alarm_channel:
-        return
-    slack_outbox.post_in_thread(
-        idempotency_key=key,
-        channel=policy.alarm_channel,
-        thread_ts=_channel_thread(alarm),
-        text=text,
-    )
 
 
 # --- starting and moving on ----------------------------------------------------------------------
@@ -276,10 +70,10 @@ def _page(alarm: Alarm, steps: list[EscalationStep], now: datetime.datetime) -> 
     for _ in range(len(steps)):
         step = steps[alarm.step]
         paged = 0
-        text = _page_text(alarm, alarm.step, alarm.round)
-        for person in step_people(step, now):
+        text = paging.page_text(alarm, alarm.step, alarm.round)
+        for person in paging.step_people(step, now):
             key = f"oncall-page-{alarm.pk}-r{alarm.round}-s{alarm.step}-p{person.pk}"
-            ways = _send(alarm, person, step.via, key=key, text=text)
+            ways = paging.send(alarm, person, step.via, key=key, text=text)
             AlarmPage.objects.create(
                 alarm=alarm,
                 person=person,
@@ -307,13 +101,13 @@ def start(alarm: Alarm, *, now: datetime.datetime, policy: EscalationPolicy | No
     if policy is None:
         return
     alarm.policy = policy
-    alarm.ack_due_at = ack_due(policy, alarm.first_seen_at)
+    alarm.ack_due_at = targets.ack_due(policy, alarm.first_seen_at)
     alarm.repeats_left = policy.repeat
     alarm.step, alarm.round = 0, 0
-    _tell_channel(
+    paging.tell_channel(
         alarm,
-        f":rotating_light: {describe(alarm)}\n{alarm_link(alarm)}",
-        key=_channel_key(alarm),
+        f":rotating_light: {paging.describe(alarm)}\n{paging.alarm_link(alarm)}",
+        key=paging.channel_key(alarm),
     )
     steps = _steps(alarm)
     if steps:
@@ -358,10 +152,10 @@ def _move(alarm: Alarm, now: datetime.datetime) -> str:
         outcome = "repeat"
     else:
         alarm.next_escalation_at = None
-        _tell_channel(
+        paging.tell_channel(
             alarm,
-            f":warning: Nobody acknowledged {describe(alarm)}: the escalation chain ran out. "
-            f"{alarm_link(alarm)}",
+            f":warning: Nobody acknowledged {paging.describe(alarm)}: the escalation chain "
+            f"ran out. {paging.alarm_link(alarm)}",
             key=f"oncall-alarm-{alarm.pk}-exhausted-r{alarm.round}",
         )
         outcome = "chain ran out"
@@ -493,7 +287,7 @@ def acknowledge(
         target_label=f"{alarm.integration.name}: {alarm.title}"[:200],
         changes={"status": [before, alarm.status], "acknowledged_by": [None, person.pk]},
     )
-    _tell_channel(
+    paging.tell_channel(
         alarm,
         f":eyes: Acknowledged by {person.name}.",
         key=f"oncall-alarm-{alarm.pk}-ack-{person.pk}-{int(now.timestamp())}",
@@ -535,7 +329,7 @@ def resolve(
         target_label=f"{alarm.integration.name}: {alarm.title}"[:200],
         changes={"status": [before, alarm.status], "resolved_by": [None, person.pk]},
     )
-    _tell_channel(
+    paging.tell_channel(
         alarm,
         f":white_check_mark: Resolved by {person.name}.",
         key=f"oncall-alarm-{alarm.pk}-resolved",
@@ -547,7 +341,7 @@ def resolved_by_source(alarm: Alarm) -> None:
     """The source said the problem is gone (in `alarms._resolve`'s transaction)."""
     alarm.next_escalation_at = None
     alarm.save(update_fields=["next_escalation_at"])
-    _tell_channel(
+    paging.tell_channel(
         alarm,
         ":white_check_mark: Resolved (the source reported it fixed).",
         key=f"oncall-alarm-{alarm.pk}-resolved",
@@ -620,8 +414,8 @@ def page(
     )
     if person is None:
         raise Invalid(f"nobody is on call on {schedule.name} now", field="page")
-    text = f":rotating_light: {alarm.title}\n{link or alarm_link(alarm)}"
-    ways = _send(
+    text = f":rotating_light: {alarm.title}\n{link or paging.alarm_link(alarm)}"
+    ways = paging.send(
         alarm, person, ["slack", "sms"], key=f"oncall-page-{alarm.pk}-r0-s0-p{person.pk}", text=text
     )
     AlarmPage.objects.create(alarm=alarm, person=person, round=0, step=0, via=ways, paged_at=now)
@@ -642,9 +436,9 @@ def _open_outage_issue(alarm: Alarm) -> None:
     from ceres.tracker.services import open_issue
 
     body = (
-        f"Suspected outage, opened by the escalation of {describe(alarm)}.\n\n"
+        f"Suspected outage, opened by the escalation of {paging.describe(alarm)}.\n\n"
         f"- First seen: {alarm.first_seen_at:%Y-%m-%d %H:%M %Z}\n"
-        f"- Alarm: {alarm_link(alarm)}\n\n"
+        f"- Alarm: {paging.alarm_link(alarm)}\n\n"
         "Track the escalation here and determine the root cause."
     )
     try:
@@ -662,71 +456,6 @@ def _open_outage_issue(alarm: Alarm) -> None:
         return
     alarm.outage_issue = issue
     alarm.save(update_fields=["outage_issue"])
-
-
-# --- reports -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ResponseReport:
-    """Response targets over alarms opened in a span: how many had a target, were
-    acknowledged in time, late, or not (yet), and the median time to acknowledge."""
-
-    alarms: int
-    with_target: int
-    met: int
-    missed: int
-    pending: int
-    median_minutes: float | None
-
-    @property
-    def met_ratio(self) -> float | None:
-        decided = self.met + self.missed
-        return self.met / decided if decided else None
-
-
-def response_report(
-    start: datetime.datetime, end: datetime.datetime, *, now: datetime.datetime | None = None
-) -> ResponseReport:
-    now = now or timezone.now()
-    rows = list(
-        Alarm.objects.filter(first_seen_at__gte=start, first_seen_at__lt=end).values_list(
-            "first_seen_at", "ack_due_at", "first_acknowledged_at", "resolved_at"
-        )
-    )
-    met = missed = pending = 0
-    minutes: list[float] = []
-    for opened, due_at, acked, resolved in rows:
-        if acked is not None:
-            minutes.append((acked - opened).total_seconds() / 60)
-        if due_at is None:
-            continue
-        if acked is not None:
-            if acked <= due_at:
-                met += 1
-            else:
-                missed += 1
-        elif resolved is not None and resolved <= due_at:
-            continue  # gone by itself before anyone had to answer: no target to meet
-        elif due_at < min(now, resolved or now):
-            missed += 1
-        else:
-            pending += 1
-    minutes.sort()
-    median = None
-    if minutes:
-        middle = len(minutes) // 2
-        median = (
-            minutes[middle] if len(minutes) % 2 else (minutes[middle - 1] + minutes[middle]) / 2
-        )
-    return ResponseReport(
-        alarms=len(rows),
-        with_target=met + missed + pending,
-        met=met,
-        missed=missed,
-        pending=pending,
-        median_minutes=median,
-    )
 
 
 def open_alarms() -> QuerySet[Alarm]:

@@ -1,6 +1,5 @@
-"""The weekly on-call handoff summary and the weekly on-call retro (the handbook's "provide a
-summary in #help-customers" and "What went well? What could have gone better? What should we
-remember next time?").
+"""The weekly on-call handoff summary (the handbook's "provide a summary in #help-customers");
+the weekly retro is `oncall.retro`.
 
 Decisions (docs/oncall.md, "Handoff summary and retro"):
 - The week's handoff is the first handoff of an ISO week (Monday to Sunday, in the time zone of
@@ -16,8 +15,6 @@ Decisions (docs/oncall.md, "Handoff summary and retro"):
   an alarm title reading `<!channel>` cannot ping the channel (bare links still unfurl).
 - Posting is final: a posted summary is what the channel read, so editing or posting it again is
   a Conflict.
-- Retro search is `icontains` on each word, over the three answers: a schedule has about 52
-  retros a year, so a scan is instant for decades and needs no index.
 """
 
 from __future__ import annotations
@@ -43,7 +40,7 @@ from ceres.core.audit.services import (
 )
 from ceres.core.errors import Conflict, Invalid, NotFound
 from ceres.oncall import selectors
-from ceres.oncall.models import Alarm, EscalationStep, HandoffSummary, OnCallSchedule, Retro
+from ceres.oncall.models import Alarm, EscalationStep, HandoffSummary, OnCallSchedule
 from ceres.oncall.schedule import Schedule, final_schedule, handoffs
 from ceres.slack import outbox as slack_outbox
 from ceres.team.models import Person
@@ -54,23 +51,18 @@ from ceres.tracker.workflow import current as current_workflow
 log = logging.getLogger(__name__)
 
 MAX_BODY = 40_000  # Slack's limit for a message's text
-MAX_ANSWER = 20_000
-MAX_QUERY = 200
-MAX_QUERY_WORDS = 10
 LIST_LIMIT = 20  # lines per list of the draft, then "and N more"
 TITLE_LIMIT = 150  # characters of a title in the draft, so 4 lists stay far below MAX_BODY
 DRAFT_WINDOW = datetime.timedelta(hours=24)
 WEEK = datetime.timedelta(days=7)
 SUMMARY_FIELDS = ("body", "posted_at", "posted_by")
-RETRO_FIELDS = ("schedule", "week_start", "went_well", "could_be_better", "remember", "written_by")
-ANSWERS = ("went_well", "could_be_better", "remember")
 WATCH_PLACEHOLDER = "- _Add what the next on-call should keep an eye out for._"
 
 
 # --- checks and small helpers ------------------------------------------------------------------
 
 
-def _text(value: object, *, field: str, most: int, required: bool) -> str:
+def clean_text(value: object, *, field: str, most: int, required: bool) -> str:
     if not isinstance(value, str):
         raise Invalid("must be text", field=field)
     if "\x00" in value:
@@ -162,29 +154,6 @@ def get_summary(summary_id: int) -> HandoffSummary:
     if summary is None:
         raise NotFound("no such handoff summary", field="summary_id")
     return summary
-
-
-def get_retro(retro_id: int) -> Retro:
-    retro = Retro.objects.select_related("schedule", "written_by").filter(pk=retro_id).first()
-    if retro is None:
-        raise NotFound("no such retro", field="retro_id")
-    return retro
-
-
-def search_retros(query: str = "", schedule: OnCallSchedule | None = None) -> QuerySet[Retro]:
-    """Retros whose answers hold every word of `query` (each in any answer), newest first."""
-    if len(query) > MAX_QUERY:
-        raise Invalid(f"at most {MAX_QUERY} characters", field="q")
-    retros = Retro.objects.select_related("schedule", "written_by")
-    if schedule is not None:
-        retros = retros.filter(schedule=schedule)
-    for word in query.split()[:MAX_QUERY_WORDS]:
-        retros = retros.filter(
-            Q(went_well__icontains=word)
-            | Q(could_be_better__icontains=word)
-            | Q(remember__icontains=word)
-        )
-    return retros.order_by("-week_start", "schedule__name", "-pk")
 
 
 # --- the week's handoff ------------------------------------------------------------------------
@@ -428,7 +397,7 @@ def _refuse_posted(summary: HandoffSummary, field: str) -> None:
 @transaction.atomic
 def save_summary(*, actor: Actor, summary: HandoffSummary, body: str) -> HandoffSummary:
     """Replace the draft's body. Refused once posted (the channel has read it)."""
-    body = _text(body, field="body", most=MAX_BODY, required=True)
+    body = clean_text(body, field="body", most=MAX_BODY, required=True)
     summary = _locked(summary)
     _refuse_posted(summary, "body")
     before = snapshot(summary, SUMMARY_FIELDS)
@@ -456,7 +425,7 @@ def post_summary(
 ) -> HandoffSummary:
     """Post the summary (with `body`, when given, saved first) to the schedule's handoff
     channel, once: the Slack message leaves through the outbox after the commit."""
-    text = None if body is None else _text(body, field="body", most=MAX_BODY, required=True)
+    text = None if body is None else clean_text(body, field="body", most=MAX_BODY, required=True)
     summary = _locked(summary)
     _refuse_posted(summary, "__all__")
     channel = summary.schedule.handoff_channel
@@ -489,72 +458,3 @@ def post_summary(
         changes=changes,
     )
     return summary
-
-
-# --- writes: the retro -------------------------------------------------------------------------
-
-
-def clean_week_start(value: object, schedule: OnCallSchedule) -> datetime.date:
-    if isinstance(value, str):
-        try:
-            value = datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            raise Invalid("must be a date, YYYY-MM-DD", field="week_start") from None
-    if isinstance(value, datetime.datetime) or not isinstance(value, datetime.date):
-        raise Invalid("must be a date, YYYY-MM-DD", field="week_start")
-    if value.weekday() != 0:
-        raise Invalid(
-            f"{value:%A %b %-d} is not a Monday: the week starts on {monday_of(value):%a %b %-d}",
-            field="week_start",
-        )
-    today = timezone.now().astimezone(schedule_zone(schedule)).date()
-    if value > today:
-        raise Invalid("is in the future: a retro looks back on a week", field="week_start")
-    return value
-
-
-@transaction.atomic
-def save_retro(
-    *,
-    actor: Actor,
-    schedule: OnCallSchedule,
-    week_start: datetime.date | str,
-    went_well: str,
-    could_be_better: str,
-    remember: str,
-    person: Person | None,
-    expect_new: bool = False,
-) -> Retro:
-    """Write the week's retro (create, or replace its answers). With `expect_new` (the "new
-    retro" form), a retro already written for the week is a Conflict, never overwritten."""
-    if not isinstance(schedule, OnCallSchedule) or schedule.pk is None:
-        raise Invalid("must be an on-call schedule", field="schedule")
-    week = clean_week_start(week_start, schedule)
-    answers = {
-        name: _text(value, field=name, most=MAX_ANSWER, required=False)
-        for name, value in zip(ANSWERS, (went_well, could_be_better, remember), strict=True)
-    }
-    if not any(answers.values()):
-        raise Invalid("answer at least one of the three questions", field="went_well")
-    OnCallSchedule.objects.select_for_update().filter(pk=schedule.pk).first()
-    retro = Retro.objects.filter(schedule=schedule, week_start=week).first()
-    if retro is not None and expect_new:
-        raise Conflict(
-            f"{schedule.name} already has a retro for the week of {week:%a %b %-d}: edit it",
-            field="week_start",
-        )
-    before = snapshot(retro, RETRO_FIELDS) if retro else {}
-    if retro is None:
-        retro = Retro(schedule=schedule, week_start=week, written_by=person)
-    for name, value in answers.items():
-        setattr(retro, name, value)
-    retro.save()
-    record_save(
-        actor=actor,
-        action="oncall.retro",
-        target=retro,
-        target_label=f"{schedule.key} {week}",
-        before=before,
-        after=snapshot(retro, RETRO_FIELDS),
-    )
-    return retro

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from ceres.core.errors import CeresError, Invalid, NotFound
 from ceres.core.web import HtmxHttpRequest, apply_error, form_errors, require, ui_view, viewer
 from ceres.oncall import handoff, selectors
+from ceres.oncall import retro as retros
 from ceres.oncall.models import HandoffSummary, OnCallSchedule, Retro
 from ceres.team.models import Person
 
@@ -162,8 +163,8 @@ def retros_page(request: HtmxHttpRequest) -> HttpResponse:
     schedule = next((s for s in schedules if s.key == key), None)
     if key and schedule is None:
         raise Invalid(f"no on-call schedule {key[:60]!r}", field="schedule")
-    retros = handoff.search_retros(query, schedule)
-    page = Paginator(retros, PAGE_SIZE).get_page(request.GET.get("page"))
+    found = retros.search_retros(query, schedule)
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "query": query,
@@ -243,7 +244,7 @@ def retro_new(request: HtmxHttpRequest) -> HttpResponse:
         return _retro_page(request, form, retro=None, schedule=chosen, week=typed, status=400)
     data = form.cleaned_data
     try:
-        retro = handoff.save_retro(
+        retro = retros.save_retro(
             actor=viewer(request),
             schedule=chosen,
             week_start=data["week_start"],
@@ -268,7 +269,7 @@ def retro_page(request: HtmxHttpRequest, retro_id: int) -> HttpResponse:
     require(request, VIEW_RETRO)
     if request.method == "POST":
         require(request, CHANGE_RETRO)
-    retro = handoff.get_retro(retro_id)
+    retro = retros.get_retro(retro_id)
 
     def page(form: RetroForm, status: int = 200) -> HttpResponse:
         return _retro_page(
@@ -283,7 +284,7 @@ def retro_page(request: HtmxHttpRequest, retro_id: int) -> HttpResponse:
     schedules = [retro.schedule]
     fixed = {"schedule": retro.schedule.key, "week_start": retro.week_start.isoformat()}
     if request.method != "POST":
-        initial = {**fixed, **{name: getattr(retro, name) for name in handoff.ANSWERS}}
+        initial = {**fixed, **{name: getattr(retro, name) for name in retros.ANSWERS}}
         return page(RetroForm(initial=initial, schedules=schedules))
     # The schedule and the week are the retro's: only the answers come from the form.
     form = RetroForm({**request.POST.dict(), **fixed}, schedules=schedules)
@@ -291,7 +292,7 @@ def retro_page(request: HtmxHttpRequest, retro_id: int) -> HttpResponse:
         return page(form, 400)
     data = form.cleaned_data
     try:
-        handoff.save_retro(
+        retros.save_retro(
             actor=viewer(request),
             schedule=retro.schedule,
             week_start=retro.week_start,

@@ -13,7 +13,7 @@ import logging
 from django.utils import timezone
 
 from ceres.core.errors import CeresError
-from ceres.oncall import escalation
+from ceres.oncall import escalation, paging
 from ceres.slack import outbox as slack_outbox
 from ceres.slack.interactions import ButtonPress, register_button
 from ceres.slack.lookups import team_member
@@ -22,11 +22,11 @@ log = logging.getLogger(__name__)
 
 
 def register() -> None:
-    register_button(escalation.BUTTON_PREFIX, on_press)
+    register_button(paging.BUTTON_PREFIX, on_press)
 
 
 def on_press(press: ButtonPress) -> None:
-    parsed = escalation.parse_action_id(press.action_id)
+    parsed = paging.parse_action_id(press.action_id)
     if parsed is None:
         return
     alarm_id, action = parsed
@@ -36,7 +36,7 @@ def on_press(press: ButtonPress) -> None:
         log.warning("alarm %s: %s pressed by %s, not a team member", alarm_id, action, press)
         return
     try:
-        if action == escalation.ACKNOWLEDGE:
+        if action == paging.ACKNOWLEDGE:
             alarm = escalation.acknowledge(
                 actor=person.user, alarm_id=alarm_id, person=person, now=now
             )
@@ -54,7 +54,7 @@ def on_press(press: ButtonPress) -> None:
         )
         return
     if press.channel_id and press.message_ts:
-        text = press.message_text or escalation.describe(alarm)
+        text = press.message_text or paging.describe(alarm)
         slack_outbox.update_message(
             idempotency_key=f"oncall-alarm-{alarm.pk}-{action}-{press.channel_id}-"
             f"{press.message_ts}",
@@ -62,5 +62,5 @@ def on_press(press: ButtonPress) -> None:
             ts=press.message_ts,
             thread_ts=None,
             text=text,
-            blocks=escalation.answered_blocks(text, note),
+            blocks=paging.answered_blocks(text, note),
         )
