@@ -120,6 +120,13 @@ def test_a_changed_rule_is_a_change_in_the_dry_run(write: Write) -> None:
             "the key of an escalation chain or an on-call rotation",
         ),
         (
+            "- set_priority: from_button",
+            "- page: infrastructure-alrm",
+            "page: infrastructure-alrm",
+            "automations[0].on_button.emergency",
+            "no escalation chain or on-call rotation 'infrastructure-alrm'",
+        ),
+        (
             "text: {role: cse}",
             "text: {role: queen}",
             "text: {role: queen}",

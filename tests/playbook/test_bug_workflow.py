@@ -57,8 +57,8 @@ def refused(write: Write, text: str) -> list[str]:
 def test_the_demo_sets_the_handbooks_workflow_and_the_built_in_trackers() -> None:
     result = apply_path(DEMO_PLAYBOOK)
     on_call = [c for c in result.changes if c.startswith(("+ rotation", "+ escalation_chain"))]
-    assert len(on_call) == 4  # written last: the layers name people and calendars
-    assert result.changes[-7:-4] == [
+    assert len(on_call) == 4
+    assert result.changes[-3:] == [
         "+ tracker public: builtin:public",
         "+ tracker confidential: builtin:confidential",
         DEMO_WORKFLOW,

@@ -67,8 +67,10 @@ def check_rule(
     saved_replies: set[str],
     roles: set[str],
     schedule: Any = None,
+    pages: set[str] | None = None,
 ) -> None:
-    """Raise Invalid naming the field for anything Ceres could not run."""
+    """Raise Invalid naming the field for anything Ceres could not run. `pages`: the keys a
+    `page` action may name (escalation chains and on-call rotations); None: not checked."""
     from ceres.automations.models import AutomationRule
 
     if trigger not in AutomationRule.Trigger.values:
@@ -85,7 +87,9 @@ def check_rule(
     if not isinstance(actions, list) or not actions:
         raise Invalid("a rule needs at least one action", field="actions")
     for action in actions:
-        _check_action(action, field="actions", saved_replies=saved_replies, roles=roles)
+        _check_action(
+            action, field="actions", saved_replies=saved_replies, roles=roles, pages=pages
+        )
     if not isinstance(buttons, dict):
         raise Invalid("must be a mapping of button name to what it does", field="buttons")
     if buttons and not any(isinstance(a, dict) and "reply_in_thread" in a for a in actions):
@@ -102,7 +106,9 @@ def check_rule(
         if not isinstance(button.get("actions"), list) or not button["actions"]:
             raise Invalid("a button needs at least one action", field=where)
         for action in button["actions"]:
-            _check_action(action, field=where, saved_replies=saved_replies, roles=roles)
+            _check_action(
+                action, field=where, saved_replies=saved_replies, roles=roles, pages=pages
+            )
 
 
 def _check_condition(name: str, value: Any, *, calendars: set[str]) -> None:
@@ -143,7 +149,14 @@ def _check_condition(name: str, value: Any, *, calendars: set[str]) -> None:
         parse_duration(value, field=where)
 
 
-def _check_action(action: Any, *, field: str, saved_replies: set[str], roles: set[str]) -> None:
+def _check_action(
+    action: Any,
+    *,
+    field: str,
+    saved_replies: set[str],
+    roles: set[str],
+    pages: set[str] | None = None,
+) -> None:
     if not isinstance(action, dict) or len(action) != 1:
         raise Invalid(f"an action is one of {', '.join(ACTIONS)} with its value", field=field)
     ((kind, value),) = action.items()
@@ -155,6 +168,11 @@ def _check_action(action: Any, *, field: str, saved_replies: set[str], roles: se
             "the key of an escalation chain or an on-call rotation, e.g. "
             "infrastructure-first-responder",
             field=where,
+        )
+    if kind == "page" and pages is not None and value not in pages:
+        known = ", ".join(sorted(pages)) or "none defined"
+        raise Invalid(
+            f"no escalation chain or on-call rotation {value!r}; known: {known}", field=where
         )
     if kind == "reply_in_thread" and value not in saved_replies:
         known = ", ".join(sorted(saved_replies)) or "none defined"

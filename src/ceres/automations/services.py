@@ -69,6 +69,7 @@ def save_rule(
         calendars=set(BusinessCalendar.objects.values_list("key", flat=True)),
         saved_replies=set(SavedReply.objects.values_list("key", flat=True)),
         roles=set(Role.objects.values_list("key", flat=True)),
+        pages=escalation.page_targets(),
         schedule=schedule or {},
     )
     if position < 0:

@@ -371,6 +371,13 @@ def _automations_integration() -> AlarmIntegration:
     return integration
 
 
+def page_targets() -> set[str]:
+    """What an automation's `page` action may name: the chains' and the schedules' keys."""
+    return set(EscalationPolicy.objects.values_list("key", flat=True)) | set(
+        OnCallSchedule.objects.values_list("key", flat=True)
+    )
+
+
 def page(
     *, target: str, title: str, key: str, link: str = "", now: datetime.datetime | None = None
 ) -> Alarm:

@@ -27,6 +27,7 @@ import yaml
 from ceres.automations.models import AutomationRule
 from ceres.automations.rules import check_rule
 from ceres.core.errors import Invalid
+from ceres.oncall.models import EscalationPolicy, OnCallSchedule
 from ceres.playbook import shape
 from ceres.playbook.changes import Change, Plan, compare
 from ceres.playbook.errors import DocPath, PlaybookError, Problem
@@ -108,6 +109,11 @@ def check(spec: PlaybookSpec, state: Any) -> list[Problem]:
     calendars = set(spec.calendars or {}) | set(state.calendars)
     replies = set(spec.saved_replies or {}) | set(state.saved_replies)
     roles = {role.key for role in spec.roles or []} | set(state.roles)
+    pages = set(spec.rotations or {}) | set(
+        spec.escalation_chains.chains() if spec.escalation_chains else {}
+    )
+    pages |= set(OnCallSchedule.objects.values_list("key", flat=True))
+    pages |= set(EscalationPolicy.objects.values_list("key", flat=True))
     problems: list[Problem] = []
     first: dict[str, int] = {}
     for i, rule in enumerate(rules):
@@ -133,6 +139,7 @@ def check(spec: PlaybookSpec, state: Any) -> list[Problem]:
                 saved_replies=replies,
                 roles=roles,
                 schedule=values["schedule"],
+                pages=pages,
             )
         except Invalid as exc:
             problems.append(Problem(_path_of(path, rule, exc.field), exc.message))

@@ -229,9 +229,10 @@ def make_plan(spec: PlaybookSpec, state: State) -> Plan:
     sla_plan.calendars(spec, state, planner.plan)
     sla_plan.sla_policies(spec, state, planner.plan)
     sla_plan.saved_replies(spec, state, planner.plan)
+    # After people and calendars (layers name them), before automations (`page` names them).
+    oncall_plan.plan(spec, state, planner.plan)
     automation_plan.automations(spec, state, planner.plan)
     channel_plan.channels(spec, state, planner.plan)
     tracker_plan.trackers(spec, state, planner.plan)
     tracker_plan.bug_workflow(spec, state, planner.plan)
-    oncall_plan.plan(spec, state, planner.plan)  # after people and calendars: layers name them
     return planner.plan
