@@ -214,6 +214,16 @@ def test_several_workers_sweeping_at_once_page_each_step_once(
     assert set(Alarm.objects.values_list("step", flat=True)) == {1}
 
 
+def test_the_periodic_run_sweeps_batch_after_batch_until_none_is_due(
+    integration: AlarmIntegration,
+) -> None:
+    for n in range(5):
+        fire(integration, NIGHT, key=f"storm-{n}")
+    assert escalation.sweep_all(limit=2, now=NIGHT + minutes(15)) == 5
+    assert set(Alarm.objects.values_list("step", flat=True)) == {1}
+    assert escalation.sweep_all(limit=2, now=NIGHT + minutes(15)) == 0
+
+
 def test_the_sweep_keeps_going_past_an_alarm_that_fails(
     integration: AlarmIntegration, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,7 +11,7 @@ from ceres.oncall import escalation, gaps, handoff, slack_sync
 @periodic_job("oncall.escalation", every=datetime.timedelta(seconds=30))
 def escalation_sweep() -> None:
     """Alarms whose timer passed: the next step, a repeat, or an expired acknowledgement."""
-    escalation.sweep()
+    escalation.sweep_all()
 
 
 @periodic_job("oncall.usergroup-sync", every=datetime.timedelta(minutes=1))
