@@ -81,6 +81,8 @@ bench: install-dev
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then BENCH_POSTGRES=$(PG_URL) $(BIN)/python bench/slack_events.py; fi
 	$(BIN)/python bench/tracker_search.py
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then BENCH_POSTGRES=$(PG_URL) $(BIN)/python bench/tracker_search.py; fi
+	$(BIN)/python bench/oncall_alarms.py
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then BENCH_POSTGRES=$(PG_URL) $(BIN)/python bench/oncall_alarms.py; fi
 
 clean:
 	rm -rf $(VENV) var

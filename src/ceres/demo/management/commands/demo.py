@@ -18,7 +18,7 @@ from ceres.core.errors import CeresError
 from ceres.demo.conversations import make_conversations
 from ceres.demo.generator import account_rows
 from ceres.demo.issues import make_issues
-from ceres.demo.oncall import make_oncall_override
+from ceres.demo.oncall import make_oncall_activity, make_oncall_override
 from ceres.playbook import selectors as playbook_selectors
 from ceres.playbook import services as playbook_services
 from ceres.team.models import Person
@@ -44,7 +44,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--issues",
             action="store_true",
-            help="add bug reports, feature requests and an on-call replacement",
+            help="add bug reports, feature requests and on-call activity (an override, alarms, "
+            "handoff summaries, a retro)",
         )
         parser.add_argument("--no-progress", action="store_true")
 
@@ -71,6 +72,14 @@ class Command(BaseCommand):
                 # replacement, which a playbook never holds.
                 overrides = make_oncall_override()
                 self.stdout.write(f"created {overrides} demo on-call override(s)")
+                # What happens on call: alarms paged and answered, the handoff summaries and a
+                # retro; the pages they wrote are marked never to be sent.
+                oncall = make_oncall_activity()
+                self.stdout.write(
+                    f"created {oncall.integrations} demo alarm integrations, {oncall.alarms} "
+                    f"alarms, {oncall.summaries} handoff summaries and {oncall.retros} retro "
+                    f"({oncall.not_sent} outbox messages marked never to be sent)"
+                )
         except CeresError as exc:
             raise CommandError(f"{exc.field}: {exc.message}", returncode=2) from exc
 
