@@ -1,5 +1,6 @@
-"""J6 step 1: an operator adds a person to the playbook, reads the dry-run diff, applies it.
-A typo in the role name is refused with the file, the line and the known role names."""
+"""J6 step 1: an operator adds a person and a rotation to the playbook, reads the dry-run diff,
+applies it. A typo in the role name is refused with the file, the line and the known role
+names."""
 
 from __future__ import annotations
 
@@ -22,8 +23,21 @@ NEW_PERSON = (
 )
 
 
+NEW_ROTATION = (
+    "  weekend-triage:\n"
+    "    name: Weekend triage\n"
+    "    people: [Noor Haddad, Lena Park]\n"
+    "    every: 1w\n"
+    '    handoff: "sat 09:00 Europe/Berlin"\n'
+)
+
+
 def with_new_person(demo_text: str, role: str) -> str:
     return demo_text.replace("\npeople:\n", "\npeople:\n" + NEW_PERSON % role, 1)
+
+
+def with_new_rotation(demo_text: str) -> str:
+    return demo_text.replace("\nrotations:\n", "\nrotations:\n" + NEW_ROTATION, 1)
 
 
 def test_adding_a_support_engineer(write: Write, demo_text: str) -> None:
@@ -41,25 +55,30 @@ def test_adding_a_support_engineer(write: Write, demo_text: str) -> None:
         "product-designer, solutions-director, head-of-people, engineer"
     ]
 
-    path = write(with_new_person(demo_text, "cse"))
+    path = write(with_new_rotation(with_new_person(demo_text, "cse")))
     out = StringIO()
     call_command("apply", str(path), "--dry-run", stdout=out)
     assert out.getvalue().splitlines() == [
         "+ person noor@example.com: Noor Haddad (cse)",
+        # the new rotation names the new person: it is written after her
+        "+ rotation weekend-triage: Weekend triage; Noor Haddad, Lena Park every 1w, handoff "
+        "sat 09:00 Europe/Berlin, 24/7",
         # premium support's business-hours layer is everyone active in the role cse, by id
         "~ rotation premium-support: layer 1 people Lena Park, Ben Adler, Kofi Mensah -> "
         "Lena Park, Ben Adler, Kofi Mensah, Noor Haddad",
         "= 49 unchanged",  # 43, the bug workflow, the two trackers, 2 rotations and the chain
-        f"{path}: dry run, 2 changes not applied",
+        f"{path}: dry run, 3 changes not applied",
     ]
     assert not Person.objects.filter(email="noor@example.com").exists()
 
     out = StringIO()
     call_command("apply", str(path), stdout=out)
-    assert out.getvalue().splitlines()[-1] == f"{path}: applied 2 changes"
+    assert out.getvalue().splitlines()[-1] == f"{path}: applied 3 changes"
     noor = Person.objects.select_related("user", "role").get(email="noor@example.com")
     top_layer = OnCallSchedule.objects.get(key="premium-support").layers.get(position=1)
     assert top_layer.people[-1] == noor.pk
+    triage = OnCallSchedule.objects.get(key="weekend-triage")
+    assert triage.layers.get().people == [noor.pk, Person.objects.get(name="Lena Park").pk]
     assert noor.role.key == "cse"
     assert noor.user.get_username() == "noor"
     assert (noor.github_login, noor.timezone) == ("noorh", "Europe/Berlin")
