@@ -287,6 +287,26 @@ def test_not_configured_waits_without_calling_twilio(
     assert len(twilio.sent) == 1
 
 
+def test_a_dead_message_of_an_unconfigured_channel_says_nothing_waits(
+    twilio: TwilioFake,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A delivery task for a row marked dead meanwhile (the demo's pages) is no message
+    waiting for Twilio to be set up: no "0 message(s) wait" warning, nothing changes."""
+    monkeypatch.setattr(outbox_services, "_warned_unconfigured", set())
+    settings.CERES_TWILIO_ACCOUNT_SID = ""
+    message = text("r-dead")
+    OutboxMessage.objects.filter(pk=message.pk).update(status=Status.DEAD)
+    with caplog.at_level(logging.WARNING):
+        deliver(message)
+    assert not any("not configured" in r.getMessage() for r in caplog.records), caplog.text
+    message.refresh_from_db()
+    assert message.status == Status.DEAD
+    assert twilio.requests == []
+
+
 def test_a_hang_longer_than_the_timeout_is_retried(twilio: TwilioFake, settings: Settings) -> None:
     settings.CERES_TWILIO_TIMEOUT = 1
     twilio.fail_next("messages.create", hang=True)

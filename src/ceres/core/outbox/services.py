@@ -172,8 +172,12 @@ def _waits_for_configuration(message_id: int, *, now: datetime.datetime | None) 
     unconfigured = unconfigured_channels()
     if not unconfigured:
         return False  # the usual case: no look-up on the way to every delivery
-    row = OutboxMessage.objects.filter(pk=message_id).values_list("channel", flat=True).first()
-    if row not in unconfigured:
+    row = (
+        OutboxMessage.objects.filter(pk=message_id, status=Status.PENDING)
+        .values_list("channel", flat=True)
+        .first()
+    )
+    if row not in unconfigured:  # None too: sent or dead already, nothing waits
         return False
     channel = get_channel(row)
     later = _now(now) + UNCONFIGURED_RECHECK
