@@ -21,6 +21,7 @@ urlpatterns = [
     path("integrations/slack/", include("ceres.slack.urls")),
     path("integrations/github/", include("ceres.github.urls")),
     path("integrations/alerts/", include("ceres.oncall.webhook_urls")),
+    path("integrations/twilio/", include("ceres.sms.urls")),
     path("questions/", include("ceres.reviews.urls")),
     path("tracker/", include("ceres.tracker.urls")),
     path("oncall/", include("ceres.oncall.urls")),

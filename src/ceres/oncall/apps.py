@@ -7,6 +7,7 @@ class OnCallConfig(AppConfig):
     verbose_name = "On-call"
 
     def ready(self) -> None:
-        from ceres.oncall import slack_buttons
+        from ceres.oncall import slack_buttons, sms_replies
 
         slack_buttons.register()
+        sms_replies.register()

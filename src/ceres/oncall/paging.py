@@ -146,7 +146,10 @@ def send(alarm: Alarm, person: Person, ways: Iterable[str], *, key: str, text: s
             )
             sent.append("slack")
         elif way == "sms" and person.phone:
-            body = f"[Ceres] ALARM {describe(alarm)}"[:300] + f" Ack: {alarm_link(alarm)}"
+            body = (
+                f"[Ceres] ALARM {describe(alarm)}"[:300]
+                + f" Reply ACK {alarm.pk} or RESOLVE {alarm.pk}. {alarm_link(alarm)}"
+            )
             send_sms(idempotency_key=f"{key}-sms", to=person.phone, body=body)
             sent.append("sms")
         elif way == "email" and person.email:
