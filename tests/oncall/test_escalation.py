@@ -22,6 +22,8 @@ from ceres.oncall.models import (
     AlarmPage,
     EscalationPolicy,
     EscalationStep,
+    OnCallSchedule,
+    ScheduleLayer,
 )
 from ceres.oncall.slack_buttons import on_press
 from ceres.slack.interactions import ButtonPress
@@ -150,6 +152,16 @@ def test_a_step_that_reaches_nobody_passes_to_the_next_at_once(
     assert [(s, name) for _, s, name, _ in paged(alarm)] == [(1, "Ravi Menon")]
     assert alarm.step == 1
     assert alarm.next_escalation_at == NIGHT + minutes(15)
+
+
+def test_a_schedule_that_cannot_be_read_never_loses_the_alarm(
+    integration: AlarmIntegration, first_responder: OnCallSchedule, support_calendar: Any
+) -> None:
+    """A layer naming a calendar deleted since: the alarm is stored and the chain goes on to
+    the people it can reach."""
+    ScheduleLayer.objects.filter(schedule=first_responder).update(restriction="gone")
+    alarm = fire(integration, NIGHT)
+    assert [(s, name) for _, s, name, _ in paged(alarm)] == [(1, "Ravi Menon")]
 
 
 def test_a_person_without_slack_or_phone_gets_email(

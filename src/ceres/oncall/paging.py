@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
+from ceres.core.errors import Invalid
 from ceres.core.outbox.models import OutboxMessage
 from ceres.core.outbox.services import enqueue
 from ceres.oncall.models import Alarm, EscalationStep
@@ -112,7 +113,13 @@ def step_people(step: EscalationStep, at: datetime.datetime) -> list[Person]:
     people, then the role's active members. Inactive people are skipped."""
     ids: list[int] = []
     if step.schedule is not None:
-        key = on_call_at(engine_schedule(step.schedule, overrides_from=at), at)
+        try:
+            key = on_call_at(engine_schedule(step.schedule, overrides_from=at), at)
+        except Invalid as exc:
+            # A layer's calendar deleted since: page the rest of the step (and the next steps)
+            # rather than refuse the alarm; the On-call page shows the same error.
+            log.error("%s: the on-call of %s is unknown: %s", step, step.schedule.key, exc)
+            key = None
         if key is not None:
             ids.append(int(key))
     ids.extend(int(pk) for pk in step.people)
