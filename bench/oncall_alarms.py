@@ -299,7 +299,7 @@ def delivery_tasks(sent: dict[int, float]) -> dict[int, tuple[float, float]]:
         task_path__endswith="deliver_outbox_message", started_at__isnull=False
     ).values_list("args_kwargs", "enqueued_at", "started_at"):
         message = args["kwargs"].get("message_id")
-        if message in sent:
+        if message in sent and started is not None:  # filtered above; for the type
             tasks.setdefault(message, []).append((enqueued.timestamp(), started.timestamp()))
     return {
         m: (min(e for e, _ in ts), max(s for _, s in ts if s <= sent[m])) for m, ts in tasks.items()
@@ -442,6 +442,13 @@ def check_burst(result: Burst, found: dict[int, Pages]) -> None:
         raise SystemExit("FAILED: " + "; ".join(problems))
 
 
+def delivered(sent_at: float | None, alarm: int, what: str) -> float:
+    """When the page left; a page still unsent here is a failed run, not a figure."""
+    if sent_at is None:
+        raise SystemExit(f"FAILED: alarm {alarm}: its {what} page was never sent")
+    return sent_at
+
+
 def report_burst(label: str, result: Burst, found: dict[int, Pages]) -> None:
     posts, pings = result.new_times + result.repeat_times, result.pings
     for name, values in (
@@ -464,8 +471,10 @@ def report_burst(label: str, result: Burst, found: dict[int, Pages]) -> None:
         flush=True,
     )
     alarms = sorted(result.opened_at)
-    dm = [found[a].dm - result.opened_at[a] for a in alarms]  # type: ignore[operator]
-    sms = [found[a].sms - result.opened_at[a] for a in alarms]  # type: ignore[operator]
+    dm_at = {a: delivered(found[a].dm, a, "DM") for a in alarms}
+    sms_at = {a: delivered(found[a].sms, a, "SMS") for a in alarms}
+    dm = [dm_at[a] - result.opened_at[a] for a in alarms]
+    sms = [sms_at[a] - result.opened_at[a] for a in alarms]
     print(
         f"[{label}] ingestion → first page delivered (the Slack DM), {len(alarms)} alarms: "
         f"p50 {statistics.median(dm):.3f} s, p99 {percentile(dm, 99):.3f} s (min {min(dm):.3f} s); "
@@ -474,10 +483,10 @@ def report_burst(label: str, result: Burst, found: dict[int, Pages]) -> None:
         flush=True,
     )
     # Where the time goes: the POST, the task waiting in the queue, the delivery.
-    tasks = delivery_tasks({found[a].dm_row: found[a].dm for a in alarms})  # type: ignore[misc]
+    tasks = delivery_tasks({found[a].dm_row: dm_at[a] for a in alarms})
     enqueued = [tasks[found[a].dm_row][0] - result.opened_at[a] for a in alarms]
     queued = [tasks[found[a].dm_row][1] - tasks[found[a].dm_row][0] for a in alarms]
-    sending = [found[a].dm - tasks[found[a].dm_row][1] for a in alarms]  # type: ignore[operator]
+    sending = [dm_at[a] - tasks[found[a].dm_row][1] for a in alarms]
     print(
         f"[{label}]   of which: POST sent → the DM's delivery task enqueued (at the commit) "
         f"p50 {ms(statistics.median(enqueued))}; "

@@ -352,10 +352,10 @@ def test_the_overview_counts_the_last_7_days_and_the_last_alarm(
         event = AlarmEvent(dedup_key=key, title=key, severity="critical", status="firing")
         alarms.ingest(integration=integration, events=[event], now=now)
     rows = {row.name: row for row in integrations.integrations_overview()}
-    assert rows["Uptime checks"].recent_alarms == 2  # type: ignore[attr-defined]
-    assert rows["Uptime checks"].last_alarm_at == now  # type: ignore[attr-defined]
-    assert rows["Quiet"].recent_alarms == 0  # type: ignore[attr-defined]
-    assert rows["Quiet"].last_alarm_at is None  # type: ignore[attr-defined]
+    assert rows["Uptime checks"].recent_alarms == 2
+    assert rows["Uptime checks"].last_alarm_at == now
+    assert rows["Quiet"].recent_alarms == 0
+    assert rows["Quiet"].last_alarm_at is None
     assert quiet.pk in {row.pk for row in rows.values()}
 
 

@@ -198,13 +198,13 @@ def test_bad_input_when_editing_leaves_the_retro_as_it_was(
     "week", ["2026-11-03", "2026-11-16", "next monday", datetime.datetime(2026, 11, 2, 9)]
 )
 def test_the_service_refuses_a_week_that_is_not_a_past_monday(
-    ada: Client, first_responder: OnCallSchedule, week: object
+    ada: Client, first_responder: OnCallSchedule, week: datetime.date | str
 ) -> None:
     with pytest.raises(Invalid) as refused:
         retros.save_retro(
             actor=None,
             schedule=first_responder,
-            week_start=week,  # type: ignore[arg-type]
+            week_start=week,
             went_well="Quiet.",
             could_be_better="",
             remember="",

@@ -8,6 +8,7 @@ import datetime
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from typing import TypedDict
 
 import pytest
 from django.db import connection
@@ -249,6 +250,14 @@ def test_a_group_named_by_handle_is_looked_up_once_and_stored(
     assert updates(slack) == [(INFRA, "U0RAVI"), (INFRA, "U0JONAS")]
 
 
+class Failure(TypedDict, total=False):
+    """How the fake fails the look-up (`SlackFake.fail_next`'s arguments)."""
+
+    status: int
+    error: str
+    drop: bool
+
+
 @pytest.mark.parametrize(
     ("failure", "level", "says"),
     [
@@ -262,14 +271,14 @@ def test_a_failed_lookup_is_logged_and_the_other_schedules_are_synced(
     infrastructure: OnCallSchedule,
     developer: OnCallSchedule,
     caplog: pytest.LogCaptureFixture,
-    failure: dict[str, object],
+    failure: Failure,
     level: int,
     says: str,
 ) -> None:
     OnCallSchedule.objects.filter(pk=developer.pk).update(
         slack_usergroup_id="", slack_usergroup_handle="oncall"
     )
-    slack.fail_next("usergroups.list", **failure)  # type: ignore[arg-type]
+    slack.fail_next("usergroups.list", **failure)
     now = chicago(2026, 11, 10, 12)
     with caplog.at_level(logging.WARNING, logger="ceres.oncall.slack_sync"):
         assert sync_usergroups(now=now) == 1  # the first responders' group only

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import enum
 import secrets
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +30,9 @@ from ceres.core.errors import Invalid, NotFound
 from ceres.oncall.alarms import MAX_INTEGRATION_NAME, TOKEN_PREFIX_LENGTH, create_integration
 from ceres.oncall.models import AlarmIntegration, EscalationPolicy, OnCallSchedule
 from ceres.team.tokens import hash_token
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # What `update_integration` audits (the token's hash never: it would help nobody but a thief).
 INTEGRATION_FIELDS = ("name", "schedule", "escalation_policy")
@@ -205,7 +208,16 @@ def rotate_token(*, actor: Actor, integration: AlarmIntegration) -> str:
 # --- reads -----------------------------------------------------------------------------------
 
 
-def integrations_overview(*, now: datetime.datetime | None = None) -> QuerySet[AlarmIntegration]:
+class Overview(TypedDict):
+    """What `integrations_overview` adds to each integration."""
+
+    recent_alarms: int
+    last_alarm_at: datetime.datetime | None
+
+
+def integrations_overview(
+    *, now: datetime.datetime | None = None
+) -> QuerySet[WithAnnotations[AlarmIntegration, Overview]]:
     """Every integration with its schedule and policy, `recent_alarms` (alarms first seen in
     the last 7 days) and `last_alarm_at` (the last notification of any of its alarms), in one
     query."""
