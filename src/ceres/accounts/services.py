@@ -27,6 +27,7 @@ from ceres.core.audit.services import Actor, diff, record_change, snapshot
 from ceres.core.errors import Conflict, Invalid, NotFound
 from ceres.core.text import clean_text, fold, fold_compact
 from ceres.team.models import Person
+from ceres.team.selectors import person_of
 
 ACCOUNT_FIELDS = (
     "legal_name",
@@ -447,12 +448,6 @@ def dri_steps() -> list[dict[str, Any]]:
     return list(template.steps) if template and template.steps else DEFAULT_DRI_STEPS
 
 
-def _person_of(actor: Actor) -> Person | None:
-    if actor is None or not actor.is_authenticated:
-        return None
-    return Person.objects.filter(user_id=actor.pk).first()
-
-
 @transaction.atomic
 def start_dri_change(*, actor: Actor, account: Account, new_dri: Contact) -> DriChange:
     """Make `new_dri` the account's DRI and open the handbook's checklist for the change."""
@@ -474,7 +469,7 @@ def start_dri_change(*, actor: Actor, account: Account, new_dri: Contact) -> Dri
     new_dri.save(update_fields=["role"])
     _audit_contact(actor, account, new_dri, before, action="contact.new_dri")
     change = DriChange.objects.create(
-        account=account, new_dri=new_dri, previous_dri=previous, started_by=_person_of(actor)
+        account=account, new_dri=new_dri, previous_dri=previous, started_by=person_of(actor)
     )
     ChecklistItem.objects.bulk_create(
         ChecklistItem(
@@ -508,7 +503,7 @@ def set_checklist_item(*, actor: Actor, item_id: int, done: bool) -> ChecklistIt
     before = item.done_at
     if done and item.done_at is None:
         item.done_at = timezone.now()
-        item.done_by = _person_of(actor)
+        item.done_by = person_of(actor)
     elif not done:
         item.done_at = None
         item.done_by = None

@@ -27,6 +27,7 @@ from ceres.core.outbox.services import enqueue
 from ceres.sla import engine as sla
 from ceres.slack.outbox import post_in_thread
 from ceres.team.models import Person
+from ceres.team.selectors import person_of
 
 MAX_BODY = 50_000  # characters: a message longer than this is refused, not cut
 MAX_SUBJECT = 300
@@ -101,12 +102,6 @@ def _announce(conversation: Conversation, message: Message) -> None:
         payload={"conversation_id": conversation.pk, "message_id": message.pk},
         headers={},
     )
-
-
-def _person_of(actor: Actor) -> Person | None:
-    if actor is None or not actor.is_authenticated:
-        return None
-    return Person.objects.filter(user_id=actor.pk).first()
 
 
 @transaction.atomic
@@ -256,7 +251,7 @@ def reply(
     posted again. A reply bound for a community channel passes the confidentiality firewall.
     """
     body = _check_body(body)
-    author = _person_of(actor)
+    author = person_of(actor)
     if author is None and not is_automatic:
         raise Invalid("a public reply needs a team member as its author", field="author")
     in_slack = conversation.source == Conversation.Source.SLACK
@@ -372,7 +367,7 @@ def delete_message(*, message: Message, deleted_at: datetime.datetime | None = N
 @transaction.atomic
 def add_note(*, actor: Actor, conversation: Conversation, body: str) -> Message:
     """An internal note: never sent, never stops a clock."""
-    author = _person_of(actor)
+    author = person_of(actor)
     message = Message.objects.create(
         conversation=conversation,
         kind=Message.Kind.NOTE,

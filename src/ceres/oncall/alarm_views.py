@@ -20,11 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from ceres.core.errors import Invalid, NotFound, PermissionDenied
+from ceres.core.errors import Invalid, NotFound
 from ceres.core.web import HtmxHttpRequest, require, ui_view, viewer
 from ceres.oncall import escalation, targets
 from ceres.oncall.models import Alarm, AlarmPage
 from ceres.team.models import Person, Role
+from ceres.team.selectors import person_of
 
 VIEW = "oncall.view_alarm"
 CHANGE = "oncall.change_alarm"
@@ -37,10 +38,6 @@ STATES = [
     ("resolved", "Resolved"),
     ("all", "All"),
 ]
-
-
-def _me(request: HtmxHttpRequest) -> Person | None:
-    return Person.objects.filter(user_id=viewer(request).pk).first()
 
 
 @require_safe
@@ -112,7 +109,7 @@ def _chain(alarm: Alarm) -> list[dict[str, Any]]:
 def alarm_detail(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
     require(request, VIEW)
     alarm = _alarm(alarm_id)
-    me = _me(request)
+    me = person_of(request.user)
     pages = list(AlarmPage.objects.filter(alarm=alarm).select_related("person"))
     was_paged = me is not None and any(page.person_id == me.pk for page in pages)
     open_ = alarm.status != Alarm.Status.RESOLVED
@@ -134,21 +131,12 @@ def alarm_detail(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
     return render(request, "oncall/alarm.html", context)
 
 
-def _person_or_refuse(request: HtmxHttpRequest) -> Person:
-    me = _me(request)
-    if me is None:
-        raise PermissionDenied("only team members are paged", field="person")
-    return me
-
-
 @require_POST
 @ui_view
 def acknowledge(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
     require(request, VIEW)
     alarm = _alarm(alarm_id)
-    escalation.acknowledge(
-        actor=viewer(request), alarm_id=alarm.pk, person=_person_or_refuse(request)
-    )
+    escalation.acknowledge(actor=viewer(request), alarm_id=alarm.pk, person=person_of(request.user))
     messages.success(request, "Acknowledged: escalation stopped.")
     return redirect(reverse("oncall:alarm", args=[alarm.pk]))
 
@@ -161,7 +149,7 @@ def resolve(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
     escalation.resolve(
         actor=viewer(request),
         alarm_id=alarm.pk,
-        person=_person_or_refuse(request),
+        person=person_of(request.user),
         may_resolve_any=request.user.has_perm(CHANGE),
     )
     messages.success(request, "Resolved.")

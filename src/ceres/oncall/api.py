@@ -27,6 +27,7 @@ from ceres.core.errors import Invalid, NotFound, PermissionDenied
 from ceres.oncall import escalation, selectors, targets
 from ceres.oncall.models import Alarm, AlarmPage
 from ceres.team.models import Person
+from ceres.team.selectors import person_of
 
 router = Router(tags=["oncall"])
 
@@ -267,14 +268,6 @@ def alarm_detail(request: HttpRequest, alarm_id: int) -> dict[str, Any]:
     return _detail(alarm_id)
 
 
-def _paged_person(request: HttpRequest) -> Person:
-    user = request_user(request)
-    person = Person.objects.filter(user_id=user.pk).first() if user.pk is not None else None
-    if person is None:
-        raise PermissionDenied("only team members are paged", field="person")
-    return person
-
-
 @router.post(
     "/alarms/{alarm_id}/acknowledge",
     response=AlarmDetailOut,
@@ -285,7 +278,7 @@ def alarm_acknowledge(request: HttpRequest, alarm_id: int) -> dict[str, Any]:
     if not Alarm.objects.filter(pk=alarm_id).exists():
         raise NotFound(f"no alarm {alarm_id}", field="alarm_id")
     escalation.acknowledge(
-        actor=request_user(request), alarm_id=alarm_id, person=_paged_person(request)
+        actor=request_user(request), alarm_id=alarm_id, person=person_of(request_user(request))
     )
     return _detail(alarm_id)
 
@@ -303,7 +296,7 @@ def alarm_resolve(request: HttpRequest, alarm_id: int) -> dict[str, Any]:
     escalation.resolve(
         actor=user,
         alarm_id=alarm_id,
-        person=_paged_person(request),
+        person=person_of(request_user(request)),
         may_resolve_any=user.has_perm(CHANGE_ALARMS),
     )
     return _detail(alarm_id)

@@ -262,18 +262,26 @@ def _locked(alarm_id: int) -> Alarm:
     return alarm
 
 
+def _on_the_team(person: Person | None) -> Person:
+    if person is None:
+        raise PermissionDenied("only team members are paged", field="person")
+    return person
+
+
 def was_paged(alarm: Alarm, person: Person) -> bool:
     return AlarmPage.objects.filter(alarm=alarm, person=person).exists()
 
 
 @transaction.atomic
 def acknowledge(
-    *, actor: Actor, alarm_id: int, person: Person, now: datetime.datetime | None = None
+    *, actor: Actor, alarm_id: int, person: Person | None, now: datetime.datetime | None = None
 ) -> Alarm:
     """`person` takes the alarm: escalation stops (until the acknowledgement expires, when the
     policy sets a timeout). Only someone paged for it may: an acknowledgement from anyone else
     would silence the pages of the people actually on call. Acknowledging an alarm already
-    acknowledged by the same person changes nothing."""
+    acknowledged by the same person changes nothing. `person` None (a user who is not on the
+    team): refused."""
+    person = _on_the_team(person)
     now = now or timezone.now()
     alarm = _locked(alarm_id)
     if alarm.status == Alarm.Status.RESOLVED:
@@ -321,7 +329,7 @@ def resolve(
     *,
     actor: Actor,
     alarm_id: int,
-    person: Person,
+    person: Person | None,
     may_resolve_any: bool = False,
     now: datetime.datetime | None = None,
 ) -> Alarm:
@@ -329,6 +337,7 @@ def resolve(
     notification with its key opens a new alarm. Someone paged may; so may whoever holds the
     permission to change alarms (`may_resolve_any`, checked by the caller). Resolving a
     resolved alarm changes nothing."""
+    person = _on_the_team(person)
     now = now or timezone.now()
     alarm = _locked(alarm_id)
     if alarm.status == Alarm.Status.RESOLVED:

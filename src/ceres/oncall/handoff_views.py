@@ -23,7 +23,7 @@ from ceres.core.web import HtmxHttpRequest, apply_error, form_errors, require, u
 from ceres.oncall import handoff, selectors
 from ceres.oncall import retro as retros
 from ceres.oncall.models import HandoffSummary, OnCallSchedule, Retro
-from ceres.team.models import Person
+from ceres.team.selectors import person_of
 
 VIEW_SUMMARY = "oncall.view_handoffsummary"
 CHANGE_SUMMARY = "oncall.change_handoffsummary"
@@ -73,10 +73,6 @@ class RetroForm(forms.Form):
         field = self.fields["schedule"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(s.key, s.name) for s in schedules]
-
-
-def _person(request: HtmxHttpRequest) -> Person | None:
-    return Person.objects.filter(user_id=viewer(request).pk).first()
 
 
 # --- handoff summaries -------------------------------------------------------------------------
@@ -141,7 +137,7 @@ def handoff_post(request: HtmxHttpRequest, summary_id: int) -> HttpResponse:
     body = form.cleaned_data["body"] if "body" in request.POST else None
     try:
         posted = handoff.post_summary(
-            actor=viewer(request), summary=summary, person=_person(request), body=body
+            actor=viewer(request), summary=summary, person=person_of(request.user), body=body
         )
     except CeresError as exc:
         apply_error(form, exc)
@@ -251,7 +247,7 @@ def retro_new(request: HtmxHttpRequest) -> HttpResponse:
             went_well=data["went_well"],
             could_be_better=data["could_be_better"],
             remember=data["remember"],
-            person=_person(request),
+            person=person_of(request.user),
             expect_new=True,
         )
     except CeresError as exc:
@@ -299,7 +295,7 @@ def retro_page(request: HtmxHttpRequest, retro_id: int) -> HttpResponse:
             went_well=data["went_well"],
             could_be_better=data["could_be_better"],
             remember=data["remember"],
-            person=_person(request),
+            person=person_of(request.user),
         )
     except CeresError as exc:
         apply_error(form, exc)

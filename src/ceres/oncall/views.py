@@ -32,6 +32,7 @@ from ceres.core.web import (
 from ceres.oncall import selectors, services
 from ceres.oncall.models import OnCallSchedule
 from ceres.team.models import Person
+from ceres.team.selectors import person_of
 
 VIEW = "oncall.view_oncallschedule"
 ADD_OVERRIDE = "oncall.add_scheduleoverride"
@@ -175,7 +176,7 @@ def add_override(request: HtmxHttpRequest, key: str) -> HttpResponse:
             start=_required(data["start"], "start", "the start"),
             end=_required(data["end"], "end", "the end"),
             reason=data["reason"],
-            created_by=Person.objects.filter(user_id=viewer(request).pk).first(),
+            created_by=person_of(request.user),
         )
     except CeresError as exc:
         apply_error(form, exc)

@@ -4,8 +4,17 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from ceres.core.audit.services import Actor
 from ceres.core.errors import NotFound
 from ceres.team.models import ApiToken, Person, Role
+
+
+def person_of(user: Actor) -> Person | None:
+    """The team member a user is: None for nobody (no user, anonymous, a user who is not on
+    the team)."""
+    if user is None or not user.is_authenticated or user.pk is None:
+        return None
+    return Person.objects.filter(user_id=user.pk).first()
 
 
 def people(*, q: str = "", role: str = "", active_only: bool = False) -> QuerySet[Person]:

@@ -35,7 +35,7 @@ from ceres.core.apisupport import (
     request_user,
 )
 from ceres.core.errors import CeresError, Conflict, Invalid, NotFound, PermissionDenied
-from ceres.team.models import Person
+from ceres.team.selectors import person_of
 from ceres.tracker import bugs, escalation, selectors, services
 from ceres.tracker.models import BugReport, StandupAcknowledgement, TrackerIssue
 from ceres.tracker.standup import board_calendar, business_day_on_board
@@ -279,11 +279,6 @@ def _confidential(request: HttpRequest) -> bool:
     return account_selectors.can_view_confidential(request_user(request))
 
 
-def _person(request: HttpRequest) -> Person | None:
-    user = request_user(request)
-    return Person.objects.filter(user_id=user.pk).first() if user.pk else None
-
-
 def _visible(request: HttpRequest, qs: QuerySet[TrackerIssue]) -> QuerySet[TrackerIssue]:
     return selectors.visible_to(request_user(request), qs)
 
@@ -472,7 +467,7 @@ def file_bug_report(request: HttpRequest, payload: BugReportIn) -> tuple[int, di
             actor=request_user(request),
             account=account,
             data=data,
-            filed_by=_person(request),
+            filed_by=person_of(request_user(request)),
             conversation=conversation,
         )
     except CeresError as exc:
@@ -492,7 +487,7 @@ def same_issue(request: HttpRequest, issue_id: RecordId, payload: SameIssueIn) -
         actor=request_user(request),
         issue=issue,
         account=account,
-        person=_person(request),
+        person=person_of(request_user(request)),
         note=payload.note,
         conversation=conversation,
     )
@@ -526,7 +521,10 @@ def acknowledge(request: HttpRequest, issue_id: RecordId, payload: AcknowledgeIn
     _require(request, CHANGE)
     issue = _issue(request, issue_id)
     ack = escalation.acknowledge(
-        actor=request_user(request), issue=issue, person=_person(request), note=payload.note
+        actor=request_user(request),
+        issue=issue,
+        person=person_of(request_user(request)),
+        note=payload.note,
     )
     by = ack.acknowledged_by
     return {
@@ -543,7 +541,7 @@ def add_comment(
     request: HttpRequest, issue_id: RecordId, payload: IssueCommentIn
 ) -> tuple[int, dict[str, Any]]:
     _require(request, CHANGE)
-    person = _person(request)
+    person = person_of(request_user(request))
     comment = services.add_comment(
         actor=request_user(request),
         issue=_issue(request, issue_id),

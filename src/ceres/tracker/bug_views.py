@@ -16,7 +16,7 @@ from ceres.conversations import selectors as conversation_selectors
 from ceres.conversations.models import Conversation
 from ceres.core.errors import CeresError, Invalid, NotFound
 from ceres.core.web import HtmxHttpRequest, apply_error, require, ui_view, viewer
-from ceres.team.models import Person
+from ceres.team.selectors import person_of
 from ceres.tracker import bugs, selectors
 from ceres.tracker.forms import BugReportForm, SameIssueForm
 from ceres.tracker.models import BugReport, TrackerIssue
@@ -25,12 +25,6 @@ VIEW = "tracker.view_trackerissue"
 FILE = "tracker.add_trackerissue"
 CHANGE = "tracker.change_trackerissue"
 SIMILAR_TEXT_MAX = 2_000
-
-
-def person_of(request: HtmxHttpRequest) -> Person | None:
-    if request.user.pk is None:
-        return None
-    return Person.objects.filter(user_id=request.user.pk).first()
 
 
 def _int(value: Any, field: str) -> int | None:
@@ -113,7 +107,7 @@ def file_bug(request: HtmxHttpRequest) -> HttpResponse:
                 actor=viewer(request),
                 account=account,
                 data=form.to_input(),
-                filed_by=person_of(request),
+                filed_by=person_of(request.user),
                 conversation=conversation,
                 debug_archive=form.cleaned_data.get("debug_archive"),
             )
@@ -187,7 +181,7 @@ def same_issue(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
         actor=viewer(request),
         issue=issue,
         account=account,
-        person=person_of(request),
+        person=person_of(request.user),
         note=form.cleaned_data.get("note") or "",
         conversation=conversation,
     )

@@ -38,6 +38,7 @@ from ceres.core.businesstime.engine import next_opening
 from ceres.core.errors import Conflict, Invalid, NotFound
 from ceres.slack import outbox as slack_outbox
 from ceres.team.models import Person
+from ceres.team.selectors import person_of
 from ceres.tracker import selectors, services
 from ceres.tracker.models import FeatureRequest, TrackerIssue, TrackerRepository
 from ceres.tracker.standup import board_calendar, board_expires_at
@@ -96,12 +97,6 @@ def customer_labels(issue: TrackerIssue) -> list[str]:
 def _customers(issue: TrackerIssue) -> str:
     labels = customer_labels(issue)
     return ", ".join(f"`{label}`" for label in labels) if labels else "the customer"
-
-
-def _person_of(actor: Actor) -> Person | None:
-    if actor is None or not actor.is_authenticated:
-        return None
-    return Person.objects.filter(user_id=actor.pk).first()
 
 
 def _with_login(person: Person, *, field: str) -> str:
@@ -278,7 +273,7 @@ def ask_for_feedback(
         services.add_comment(
             actor=actor,
             issue=issue,
-            author=_person_of(actor),
+            author=person_of(actor),
             body=(
                 f"@{csm_login}: the improvements for this request are released. Please bring "
                 f"them to {_customers(issue)} for feedback, then record whether they meet "
@@ -343,9 +338,7 @@ def record_outcome(
         lines.append(f"Feedback ({evidence_kind(link)}): {link}")
     if note:
         lines.append(note)
-    services.add_comment(
-        actor=actor, issue=issue, body="\n\n".join(lines), author=_person_of(actor)
-    )
+    services.add_comment(actor=actor, issue=issue, body="\n\n".join(lines), author=person_of(actor))
     if met:
         services.set_state(actor=actor, issue=issue, state=TrackerIssue.State.CLOSED)
     elif request.csm is not None and request.csm.github_login:

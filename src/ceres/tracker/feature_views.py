@@ -34,7 +34,7 @@ from ceres.core.web import (
     ui_view,
     viewer,
 )
-from ceres.team.models import Person
+from ceres.team.selectors import person_of
 from ceres.tracker import feature_requests as moves
 from ceres.tracker import feature_selectors as selectors
 from ceres.tracker import services
@@ -121,10 +121,6 @@ class LinkAccountForm(forms.Form):
     account = LooseChoiceField(label="Another account asking for it", required=False)
 
 
-def _person(request: HtmxHttpRequest) -> Person | None:
-    return Person.objects.filter(user_id=viewer(request).pk).first()
-
-
 # --- the list --------------------------------------------------------------------------------
 
 
@@ -184,7 +180,7 @@ def new_request(request: HtmxHttpRequest) -> HttpResponse:
                         title=data["title"],
                         body=data["body"],
                         accounts=accounts,
-                        created_by=_person(request),
+                        created_by=person_of(request.user),
                     )
                 except CeresError as exc:
                     problems.append(exc)

@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST, require_safe
 from ceres.accounts import selectors as account_selectors
 from ceres.core.errors import Invalid
 from ceres.core.web import HtmxHttpRequest, require, ui_view, viewer
+from ceres.team.selectors import person_of
 from ceres.tracker import bugs, escalation, selectors, services
-from ceres.tracker.bug_views import CHANGE, VIEW, person_of
+from ceres.tracker.bug_views import CHANGE, VIEW
 from ceres.tracker.feature_requests import stage_of as feature_stage_of
 from ceres.tracker.forms import CommentForm
 from ceres.tracker.models import BugReport, TrackerIssue
@@ -156,7 +157,7 @@ def comment(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
             actor=viewer(request),
             issue=issue,
             body=form.cleaned_data["body"],
-            author=person_of(request),
+            author=person_of(request.user),
         )
     except Invalid as exc:
         context = issue_context(request, issue)

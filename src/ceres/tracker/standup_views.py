@@ -11,8 +11,9 @@ from django.views.decorators.http import require_POST, require_safe
 from ceres.accounts import selectors as account_selectors
 from ceres.core.errors import Invalid, NotFound
 from ceres.core.web import HtmxHttpRequest, require, ui_view, viewer
+from ceres.team.selectors import person_of
 from ceres.tracker import escalation, selectors
-from ceres.tracker.bug_views import CHANGE, VIEW, person_of
+from ceres.tracker.bug_views import CHANGE, VIEW
 from ceres.tracker.models import StandupAcknowledgement, TrackerIssue
 from ceres.tracker.standup import board_calendar, business_day_on_board
 from ceres.tracker.workflow import current
@@ -101,7 +102,9 @@ def acknowledge(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
     note = request.POST.get("note", "")
     if len(note) > MAX_NOTE:
         raise Invalid(f"at most {MAX_NOTE} characters", field="note")
-    escalation.acknowledge(actor=viewer(request), issue=issue, person=person_of(request), note=note)
+    escalation.acknowledge(
+        actor=viewer(request), issue=issue, person=person_of(request.user), note=note
+    )
     messages.success(request, f"Acknowledged {issue.reference}: a comment is on the issue.")
     if request.POST.get("next") == "issue":
         return redirect("tracker:issue", issue.pk)

@@ -19,8 +19,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from ceres.core.errors import CeresError, Invalid, PermissionDenied
 from ceres.core.web import HtmxHttpRequest, is_fragment, require, ui_view, viewer
+from ceres.team.selectors import person_of
 from ceres.tracker import escalation, selectors, timebox
-from ceres.tracker.bug_views import CHANGE, VIEW, person_of
+from ceres.tracker.bug_views import CHANGE, VIEW
 from ceres.tracker.models import TrackerIssue
 from ceres.tracker.workflow import MOVES, Stage
 
@@ -44,7 +45,7 @@ def _context(
     status_only: bool = False,
 ) -> dict[str, Any]:
     now = timezone.now()
-    person = person_of(request)
+    person = person_of(request.user)
     running = timebox.running_block_of(person) if person is not None else None
     line = timebox.block_line(running, now) if running is not None else None
     here = line if line is not None and line.block.issue_id == issue.pk else None
@@ -127,7 +128,7 @@ def timebox_start(request: HtmxHttpRequest, issue_id: int) -> HttpResponse:
         "note": request.POST.get("note", "")[: timebox.MAX_NOTE + 100],
     }
     try:
-        person = person_of(request)
+        person = person_of(request.user)
         if person is None:
             raise Invalid("only team members block investigation time", field="person")
         if "minutes" not in request.POST:
@@ -152,7 +153,7 @@ def timebox_stop(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
     asked (a block on another issue can be stopped from any panel); that panel comes back."""
     require(request, CHANGE)
     block = timebox.get_block(block_id)
-    person = person_of(request)
+    person = person_of(request.user)
     if person is None or block.person_id != person.pk:
         raise PermissionDenied(
             f"only {block.person.name} can stop their investigation block", field="block_id"
