@@ -32,6 +32,33 @@ def chicago(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> 
     return datetime.datetime(year, month, day, hour, minute, tzinfo=CHICAGO)
 
 
+def weekly(
+    key: str,
+    people: list[Person],
+    first: datetime.datetime,
+    *,
+    name: str = "",
+    restriction: str = "",
+    position: int = 0,
+    schedule: OnCallSchedule | None = None,
+) -> OnCallSchedule:
+    """A weekly rotation of `people` from `first` (Chicago), as layer `position` of the
+    schedule `key` (made when `schedule` is not given); `restriction`: a calendar's key."""
+    if schedule is None:
+        schedule = services.save_schedule(actor=None, key=key, name=name or key)
+    services.save_layer(
+        actor=None,
+        schedule=schedule,
+        position=position,
+        people=people,
+        shift_length_hours=WEEK,
+        start=first,
+        timezone="America/Chicago",
+        restriction=restriction,
+    )
+    return schedule
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime.datetime], None]:
     def set_now(now: datetime.datetime) -> None:
@@ -57,37 +84,25 @@ def support_calendar(db: None) -> BusinessCalendar:
 
 @pytest.fixture
 def first_responder(ravi: Person, jonas: Person) -> OnCallSchedule:
-    schedule = services.save_schedule(
-        actor=None, key="infrastructure-oncall", name="Infrastructure first responder"
+    return weekly(
+        "infrastructure-oncall",
+        [ravi, jonas],
+        chicago(2026, 11, 2, 9),
+        name="Infrastructure first responder",
     )
-    services.save_layer(
-        actor=None,
-        schedule=schedule,
-        position=0,
-        people=[ravi, jonas],
-        shift_length_hours=WEEK,
-        start=chicago(2026, 11, 2, 9),
-        timezone="America/Chicago",
-    )
-    return schedule
 
 
 @pytest.fixture
 def developer_on_call(support_calendar: BusinessCalendar, cse: Person) -> OnCallSchedule:
     """The developer on-call: the support engineer, weekly from Monday 09:00 Chicago, in the
     support calendar's hours only (nights and weekends are gaps)."""
-    schedule = services.save_schedule(actor=None, key="developer-on-call", name="Developer on-call")
-    services.save_layer(
-        actor=None,
-        schedule=schedule,
-        position=0,
-        people=[cse],
-        shift_length_hours=WEEK,
-        start=chicago(2026, 11, 2, 9),
-        timezone="America/Chicago",
+    return weekly(
+        "developer-on-call",
+        [cse],
+        chicago(2026, 11, 2, 9),
+        name="Developer on-call",
         restriction="support",
     )
-    return schedule
 
 
 # --- escalation: the handbook's chain and an integration paging through it -------------------

@@ -24,7 +24,7 @@ from ceres.oncall.models import GapAlert, OnCallSchedule
 from ceres.sla.models import BusinessCalendar
 from ceres.team.models import Person
 from tests.fakes.slack import SlackFake
-from tests.oncall.conftest import WEEK, chicago
+from tests.oncall.conftest import chicago, weekly
 
 pytestmark = pytest.mark.django_db
 UTC = datetime.UTC
@@ -67,15 +67,8 @@ def premium(ravi: Person, jonas: Person, make_person: Callable[..., Person]) -> 
     """24/7 first responders from Thursday 12 November 2026 09:00 Chicago; Zay covers Monday
     08:00 to Tuesday 08:00 by an override; so nobody from Tuesday 08:00 to Thursday 09:00."""
     Person.objects.filter(pk=ravi.pk).update(slack_user_id="U0RAVI")
-    schedule = services.save_schedule(actor=None, key="premium-support", name="Premium support")
-    services.save_layer(
-        actor=None,
-        schedule=schedule,
-        position=0,
-        people=[ravi, jonas],
-        shift_length_hours=WEEK,
-        start=chicago(2026, 11, 12, 9),
-        timezone="America/Chicago",
+    schedule = weekly(
+        "premium-support", [ravi, jonas], chicago(2026, 11, 12, 9), name="Premium support"
     )
     zay = make_person("engineer", name="Zay Hanlon", email="zay@example.com")
     services.add_override(
@@ -134,15 +127,11 @@ def test_a_long_gap_is_alerted_once_while_it_lasts(
     slack: SlackFake, support_calendar: BusinessCalendar, cse: Person
 ) -> None:
     """A business-hours layer that starts in two weeks: nobody in its hours until then."""
-    schedule = services.save_schedule(actor=None, key="developer-on-call", name="Developer on-call")
-    services.save_layer(
-        actor=None,
-        schedule=schedule,
-        position=0,
-        people=[cse],
-        shift_length_hours=WEEK,
-        start=chicago(2026, 11, 30, 9),
-        timezone="America/Chicago",
+    schedule = weekly(
+        "developer-on-call",
+        [cse],
+        chicago(2026, 11, 30, 9),
+        name="Developer on-call",
         restriction="support",
     )
     with_channel(schedule)
@@ -184,15 +173,7 @@ def test_nights_a_24_7_layer_is_meant_to_cover_are_alerted_in_one_message(
 ) -> None:
     """The developer on-call by day, with 24/7 first responders on top only from Thursday 19
     November: the three nights before are gaps the 24/7 layer is meant to cover."""
-    services.save_layer(
-        actor=None,
-        schedule=developer_on_call,
-        position=1,
-        people=[ravi, jonas],
-        shift_length_hours=WEEK,
-        start=chicago(2026, 11, 19, 9),
-        timezone="America/Chicago",
-    )
+    weekly("", [ravi, jonas], chicago(2026, 11, 19, 9), position=1, schedule=developer_on_call)
     with_channel(developer_on_call)
     assert alert_gaps(now=chicago(2026, 11, 16, 10)) == 3
     deliver_outbox()

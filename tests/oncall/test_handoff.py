@@ -19,7 +19,7 @@ from ceres.core.audit.models import AuditEntry
 from ceres.core.errors import Conflict, Invalid
 from ceres.core.outbox.models import OutboxMessage
 from ceres.core.periodic.registry import load_jobs
-from ceres.oncall import alarms, handoff, services
+from ceres.oncall import alarms, handoff
 from ceres.oncall.models import (
     Alarm,
     AlarmIntegration,
@@ -31,7 +31,7 @@ from ceres.oncall.models import (
 from ceres.team import services as team_services
 from ceres.team.models import Person
 from ceres.tracker.models import IssueLabel, TrackerIssue, TrackerRepository
-from tests.oncall.conftest import WEEK, chicago
+from tests.oncall.conftest import chicago, weekly
 
 pytestmark = pytest.mark.django_db
 
@@ -248,15 +248,11 @@ def test_the_rotations_first_turn_and_a_day_later_draft_nothing(
 def test_a_business_hours_schedule_hands_off_across_the_weekend_gap(
     support_calendar: Any, ravi: Person, jonas: Person, clock: Callable[[datetime.datetime], None]
 ) -> None:
-    schedule = services.save_schedule(actor=None, key="developer-on-call", name="Developer")
-    services.save_layer(
-        actor=None,
-        schedule=schedule,
-        position=0,
-        people=[ravi, jonas],
-        shift_length_hours=WEEK,
-        start=chicago(2026, 11, 2, 9),
-        timezone="America/Chicago",
+    weekly(
+        "developer-on-call",
+        [ravi, jonas],
+        chicago(2026, 11, 2, 9),
+        name="Developer",
         restriction="support",
     )
     clock(chicago(2026, 11, 6, 17, 30))  # Ravi -> nobody on Friday evening: no handoff
@@ -270,16 +266,7 @@ def test_a_business_hours_schedule_hands_off_across_the_weekend_gap(
 def test_the_week_that_holds_the_dst_change_is_169_hours(
     ravi: Person, jonas: Person, clock: Callable[[datetime.datetime], None]
 ) -> None:
-    schedule = services.save_schedule(actor=None, key="autumn", name="Autumn")
-    services.save_layer(
-        actor=None,
-        schedule=schedule,
-        position=0,
-        people=[ravi, jonas],
-        shift_length_hours=WEEK,
-        start=chicago(2026, 10, 26, 9),
-        timezone="America/Chicago",
-    )
+    schedule = weekly("autumn", [ravi, jonas], chicago(2026, 10, 26, 9), name="Autumn")
     (week,) = handoff.week_handoffs(schedule, chicago(2026, 11, 2), chicago(2026, 11, 3))
     assert week.at == chicago(2026, 11, 2, 9)
     assert week.week_from == chicago(2026, 10, 26, 9)
