@@ -1,6 +1,5 @@
 from django.urls import path
 
-import ceres.core.web  # noqa: F401  (registers the <id:...> converter)
 from ceres.conversations import inbox_views, status_views, views
 
 app_name = "conversations"

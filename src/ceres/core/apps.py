@@ -14,3 +14,11 @@ class CoreConfig(AppConfig):
         from ceres.core.outbox.email_channel import send_email, validate_email_payload
 
         register_channel("email", send_email, validate=validate_email_payload)
+
+        # `<id:...>` in the apps' URL patterns (RecordIdConverter): registered before any
+        # URLconf is imported.
+        from django.urls import register_converter
+
+        from ceres.core.web import RecordIdConverter
+
+        register_converter(RecordIdConverter, "id")

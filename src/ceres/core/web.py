@@ -21,7 +21,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.urls import register_converter
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
@@ -46,9 +45,6 @@ class RecordIdConverter:
 
     def to_url(self, value: int) -> str:
         return str(value)
-
-
-register_converter(RecordIdConverter, "id")
 
 
 class HtmxHttpRequest(HttpRequest):

@@ -1,6 +1,5 @@
 from django.urls import path
 
-import ceres.core.web  # noqa: F401  (registers the <id:...> converter)
 from ceres.oncall import alarm_views, handoff_views, integration_views, views
 
 app_name = "oncall"

@@ -1,6 +1,5 @@
 from django.urls import path
 
-import ceres.core.web  # noqa: F401  (registers the <id:...> converter)
 from ceres.tracker import bug_views, feature_views, issue_views, standup_views, timebox_views
 
 app_name = "tracker"
